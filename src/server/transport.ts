@@ -1,0 +1,2 @@
+/** The two DNS transports we listen on. */
+export type Transport = 'udp' | 'tcp'
