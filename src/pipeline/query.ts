@@ -3,13 +3,21 @@
  * Every field is set in the constructor so all Query objects share one V8
  * hidden class; later stages only fill in `group` and read the rest.
  */
+import type { PolicySnapshot } from '../blocklist/policy-snapshot.js'
+import type { ClientInfo } from '../policy/client-classifier.js'
 import type { Transport } from '../server/transport.js'
 
 export class Query {
-  /** Client group name, set by the client-group stage ('' until then). */
+  /** The lists current when the query arrived: checks before and after the upstream await agree. Set by the listener edge. */
+  snapshot: PolicySnapshot = null as unknown as PolicySnapshot
+  /** Access, group and exemptions of the client (acl stage). */
+  client: ClientInfo | null = null
+  /** Client group name (client-group stage; '' until then). */
   group = ''
-  /** Bitmask of categories the client's group enforces, minus active exemptions (client-group stage). */
+  /** Bitmask of categories the client's group enforces (client-group stage). */
   enforced = 0
+  /** Categories lifted by an exemption that is valid at arrival (client-group stage). */
+  exemptMask = 0
 
   constructor(
     /** The request exactly as received. Never mutated: replies copy from it. */

@@ -1,0 +1,100 @@
+/**
+ * Reads the list folder into a PolicySnapshot. File names carry the meaning:
+ *   <category>.txt          domain names (the name and all its subdomains)
+ *   <category>.<part>.txt   more domain names for the same category (e.g. tiktok.cname.txt)
+ *   <category>.cidrs.txt    IP ranges: answers pointing into them are blocked
+ *   allow.txt               names never blocked, whatever the category
+ *   exemptions.yaml         per-client exemptions (see exemptions.ts)
+ * Anything else (README.md, .git) is ignored.
+ */
+import { createHash } from 'node:crypto'
+import { readdir, readFile } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { DnsvaktError } from '../errors.js'
+import { DomainTrie } from './domain-trie.js'
+import { parseExemptions } from './exemptions.js'
+import { IpRangeSet } from './ip-ranges.js'
+import { listVersion } from './list-version.js'
+import { type ListProblem, parseCidrList, parseDomainList } from './parse-list-file.js'
+import { type Category, MAX_CATEGORIES, PolicySnapshot } from './policy-snapshot.js'
+
+export interface LoadListsOptions {
+  readonly dir: string
+  readonly exemptionsFile: string
+  readonly exemptionMaxDurationMs: number
+  readonly now: number
+}
+
+const CATEGORY_FILE = /^([a-z0-9][a-z0-9-]*)(?:\.([a-z0-9-]+))?\.txt$/
+
+/** Reads and parses every list. Throws DNSVAKT_ERR_BLOCKLIST only when the folder itself is unusable. */
+export async function loadLists(opts: LoadListsOptions): Promise<PolicySnapshot> {
+  let names: string[]
+  try {
+    names = (await readdir(opts.dir)).sort()
+  } catch (cause) {
+    throw new DnsvaktError('DNSVAKT_ERR_BLOCKLIST', `cannot read list folder ${opts.dir}: ${(cause as Error).message}`, { cause })
+  }
+  const problems: ListProblem[] = []
+  const domains = new Map<string, string[]>()
+  const cidrs = new Map<string, string[]>()
+  const files = new Map<string, string[]>()
+  const hash = createHash('sha256')
+  let allowNames: string[] = []
+
+  for (const file of names) {
+    const m = CATEGORY_FILE.exec(file)
+    if (!m) continue
+    const text = await readFile(join(opts.dir, file), 'utf8')
+    hash.update(file).update('\0').update(text).update('\0')
+    const [, category, part] = m
+    if (file === 'allow.txt') {
+      const parsed = parseDomainList(text, file)
+      problems.push(...parsed.problems)
+      allowNames = parsed.names
+      continue
+    }
+    if (!files.has(category)) files.set(category, [])
+    files.get(category)!.push(file)
+    if (part === 'cidrs') {
+      const parsed = parseCidrList(text, file)
+      problems.push(...parsed.problems)
+      cidrs.set(category, [...(cidrs.get(category) ?? []), ...parsed.cidrs])
+    } else {
+      const parsed = parseDomainList(text, file)
+      problems.push(...parsed.problems)
+      domains.set(category, [...(domains.get(category) ?? []), ...parsed.names])
+    }
+  }
+
+  const categoryNames = [...files.keys()].sort()
+  if (categoryNames.length > MAX_CATEGORIES) {
+    throw new DnsvaktError('DNSVAKT_ERR_BLOCKLIST', `${categoryNames.length} categories in ${opts.dir}; at most ${MAX_CATEGORIES} are supported`)
+  }
+  const categories: Category[] = categoryNames.map((name, bit) => ({
+    name,
+    bit,
+    domains: DomainTrie.build(domains.get(name) ?? []),
+    cidrs: IpRangeSet.fromCidrs(cidrs.get(name) ?? []),
+    files: files.get(name)!,
+  }))
+
+  let exemptionsText = ''
+  try {
+    exemptionsText = await readFile(opts.exemptionsFile, 'utf8')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      problems.push({ file: basename(opts.exemptionsFile), line: 0, text: '', message: `cannot read: ${(e as Error).message}` })
+    }
+  }
+  hash.update('exemptions\0').update(exemptionsText)
+  const ex = parseExemptions(exemptionsText, basename(opts.exemptionsFile), {
+    knownCategories: new Set(categoryNames),
+    maxDurationMs: opts.exemptionMaxDurationMs,
+    now: opts.now,
+  })
+  problems.push(...ex.problems)
+
+  const version = await listVersion(opts.dir, `sha256:${hash.digest('hex').slice(0, 16)}`)
+  return new PolicySnapshot(version, categories, DomainTrie.build(allowNames), ex.exemptions, opts.now, problems, opts.dir)
+}

@@ -1,0 +1,101 @@
+/**
+ * The shared answer cache: upstream answers only (never our own sinkhole
+ * answers), keyed by name, type, class and the DO/CD bits, bounded by entries
+ * and by bytes. TTLs are honoured and clamped; negative answers are kept for
+ * the RFC 2308 TTL from their SOA; expired entries stay for serve-stale
+ * (RFC 8767) until their stale window closes or the LRU pushes them out.
+ */
+import { LRUCache } from 'lru-cache'
+import { RCODE } from '../dns/constants.js'
+import type { UpstreamAnswer } from '../dns/read-answer.js'
+import type { Query } from '../pipeline/query.js'
+import { CacheEntry } from './cache-entry.js'
+
+export interface AnswerCacheOptions {
+  readonly maxEntries: number
+  readonly maxBytes: number
+  /** Clamps, ms. */
+  readonly minTtl: number
+  readonly maxTtl: number
+  readonly negativeMaxTtl: number
+  /** How long past expiry an entry may still be served stale, ms (0: never). */
+  readonly maxStale: number
+}
+
+/** Per-entry bookkeeping beyond the wire bytes (object, offsets, key), for the byte bound. */
+const ENTRY_OVERHEAD = 200
+
+export const cacheKey = (q: Query): string =>
+  `${q.qtype}/${q.qclass}/${q.dnssecOk ? 1 : 0}${q.checkingDisabled ? 1 : 0}/${q.name}`
+
+export class AnswerCache {
+  private readonly lru: LRUCache<string, CacheEntry>
+
+  constructor(private readonly opts: AnswerCacheOptions) {
+    this.lru = new LRUCache<string, CacheEntry>({
+      max: opts.maxEntries,
+      maxSize: opts.maxBytes,
+      sizeCalculation: (e, key) => e.size + key.length + ENTRY_OVERHEAD,
+    })
+  }
+
+  /** The entry for `key` if it is fresh or still servable stale at `now`; expired-for-good entries are dropped. */
+  get(key: string, now: number): CacheEntry | undefined {
+    const e = this.lru.get(key)
+    if (e !== undefined && now >= e.staleUntil && now >= e.expiresAt) {
+      this.lru.delete(key)
+      return undefined
+    }
+    return e
+  }
+
+  /**
+   * Makes a cache entry from an upstream answer, with TTLs clamped in its wire.
+   * Returns it even when it is not cacheable (the forward path serves it
+   * once); `stored` tells whether it went into the cache.
+   */
+  store(key: string, answer: UpstreamAnswer, now: number): { entry: CacheEntry; stored: boolean } {
+    const ttlMs = this.cacheTtl(answer)
+    if (ttlMs > 0) {
+      const negative = isNegative(answer)
+      clampTtls(answer, negative ? 0 : this.opts.minTtl / 1000, (negative ? this.opts.negativeMaxTtl : this.opts.maxTtl) / 1000)
+    }
+    const expiresAt = now + Math.max(ttlMs, 0)
+    const entry = new CacheEntry(answer, now, expiresAt, ttlMs > 0 ? expiresAt + this.opts.maxStale : expiresAt)
+    if (ttlMs <= 0) return { entry, stored: false }
+    this.lru.set(key, entry)
+    return { entry, stored: true }
+  }
+
+  /** How long an answer may be cached, ms; 0 when it must not be (SERVFAIL, TC, no TTL known). */
+  private cacheTtl(a: UpstreamAnswer): number {
+    if (a.truncated || a.ttl < 0) return 0
+    if (isNegative(a)) return Math.min(a.ttl * 1000, this.opts.negativeMaxTtl)
+    if (a.rcode !== RCODE.NOERROR) return 0
+    return Math.min(Math.max(a.ttl * 1000, this.opts.minTtl), this.opts.maxTtl)
+  }
+
+  get entries(): number {
+    return this.lru.size
+  }
+
+  get bytes(): number {
+    return this.lru.calculatedSize
+  }
+
+  clear(): void {
+    this.lru.clear()
+  }
+}
+
+/** NXDOMAIN, or NOERROR with an empty answer section (NODATA): RFC 2308 negative answers. */
+const isNegative = (a: UpstreamAnswer): boolean =>
+  a.rcode === RCODE.NXDOMAIN || (a.rcode === RCODE.NOERROR && a.wire.readUInt16BE(6) === 0)
+
+function clampTtls(a: UpstreamAnswer, min: number, max: number): void {
+  for (const off of a.ttlOffsets) {
+    const t = a.wire.readUInt32BE(off)
+    if (t < min) a.wire.writeUInt32BE(Math.ceil(min), off)
+    else if (t > max) a.wire.writeUInt32BE(Math.floor(max), off)
+  }
+}

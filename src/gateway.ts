@@ -1,0 +1,255 @@
+/**
+ * Wires every part from a loaded config: lists, upstreams, the stage chain,
+ * listeners, metrics, logs and the admin listener. No side effects at import;
+ * tests build a whole gateway on port 0 with this.
+ */
+import type { Logger } from 'pino'
+import { Registry } from 'prom-client'
+import { makeBlockAnswerPlan } from './dns/build-block-reply.js'
+import { AnswerCache } from './cache/answer-cache.js'
+import type { LoadedConfig } from './config/load-config.js'
+import type { UpstreamServer } from './config/schema.js'
+import { PolicyStore, type ReloadResult } from './blocklist/policy-store.js'
+import type { PolicySnapshot } from './blocklist/policy-snapshot.js'
+import { compose } from './pipeline/compose.js'
+import { orderStages } from './pipeline/stage-order.js'
+import type { Stage } from './pipeline/types.js'
+import { BlockResponder } from './policy/block-responder.js'
+import { ClientClassifier } from './policy/client-classifier.js'
+import { AclStage } from './stages/acl.js'
+import { CacheStage } from './stages/cache.js'
+import { ClientGroupStage } from './stages/client-group.js'
+import { ForwardStage } from './stages/forward.js'
+import { InspectAnswerStage } from './stages/inspect-answer.js'
+import { PolicyStage } from './stages/policy.js'
+import { RateLimitStage } from './stages/rate-limit.js'
+import { QueryHandler } from './server/query-handler.js'
+import { TcpListener } from './server/tcp-listener.js'
+import { UdpListener } from './server/udp-listener.js'
+import { createMetrics, type Metrics } from './observability/metrics.js'
+import { EdgeObserver } from './observability/edge-observer.js'
+import { DecisionLog } from './observability/decision-log.js'
+import { readResolvConf } from './upstream/resolv-conf.js'
+import { UpstreamPool } from './upstream/upstream-pool.js'
+import { VERSION } from './version.js'
+import { DnsvaktError } from './errors.js'
+
+export interface GatewayDeps {
+  readonly now?: () => number
+  readonly logger: Logger
+  /** Destination of the decision log (defaults to the logger's). */
+  readonly decisionLogger?: Logger
+  readonly registry?: Registry
+}
+
+export interface BoundDns {
+  readonly address: string
+  readonly port: number
+}
+
+export interface Gateway {
+  readonly dns: readonly BoundDns[]
+  readonly store: PolicyStore
+  readonly metrics: Metrics
+  readonly pools: readonly UpstreamPool[]
+  readonly cache: AnswerCache | null
+  readonly handler: QueryHandler
+  readonly config: LoadedConfig
+  reload(trigger: string): Promise<ReloadResult>
+  /** Stops accepting, answers what is in flight (bounded by graceMs), closes everything. */
+  close(graceMs?: number): Promise<void>
+}
+
+export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Promise<Gateway> {
+  const { config } = loaded
+  const now = deps.now ?? Date.now
+  const log = deps.logger
+
+  const store = await PolicyStore.open(() => ({
+    dir: loaded.blocklistDir,
+    exemptionsFile: loaded.exemptionsFile,
+    exemptionMaxDurationMs: config.blocking.exemptions.maxDuration,
+    now: now(),
+  }))
+  const first = store.snapshot
+  checkGroupCategories(loaded, first)
+
+  const defaultServers = resolveServers(config.upstream.servers, config.upstream.resolvConf)
+  const zoneServers = config.upstream.zones.map((z) => ({ zone: normaliseZone(z.zone), servers: resolveServers(z.servers, config.upstream.resolvConf) }))
+  const upstreamLabels = [...new Set([...defaultServers, ...zoneServers.flatMap((z) => z.servers)].map(label))]
+  const metrics = createMetrics(deps.registry ?? new Registry(), {
+    now,
+    upstreams: upstreamLabels,
+    groups: [...new Set([...Object.keys(config.groups), 'default'])],
+    categories: [...first.categories.map((c) => c.name), 'builtin'],
+    version: VERSION,
+  })
+  const decisions = new DecisionLog(deps.decisionLogger ?? log, {
+    queries: config.log.queries,
+    clientAddress: config.log.clientAddress,
+    now,
+    listVersion: () => store.snapshot.version,
+  })
+
+  const makePool = (servers: UpstreamServer[]) =>
+    new UpstreamPool(
+      servers.map((s) => ({ address: s.address, port: s.port, protocol: s.protocol })),
+      {
+        strategy: config.upstream.strategy,
+        tryTimeoutMs: config.upstream.tryTimeout,
+        deadlineMs: config.upstream.deadline,
+        failuresBeforeDown: config.upstream.failuresBeforeDown,
+        probeIntervalMs: config.upstream.probeInterval,
+        now,
+      },
+      {
+        onTry: (u) => metrics.upstreamTry(u),
+        onFailure: (u, reason) => metrics.upstreamFailure(u, reason),
+        onIgnored: (u, reason) => metrics.upstreamIgnored(u, reason),
+        onLatency: (u, s) => metrics.upstreamLatency(u, s),
+        onHealthChange: (u, up) => {
+          metrics.setUpstreamUp(u, up)
+          if (up) log.info({ event: 'upstream-up', upstream: u }, 'upstream is answering again')
+          else log.warn({ event: 'upstream-down', upstream: u }, 'upstream marked down after repeated failures')
+        },
+      },
+    )
+  const pool = makePool(defaultServers)
+  const zonePools = zoneServers.map((z) => ({ zone: z.zone, pool: makePool(z.servers) }))
+  for (const u of upstreamLabels) metrics.setUpstreamUp(u, true)
+
+  const responder = new BlockResponder(
+    config.blocking.mode,
+    makeBlockAnswerPlan({
+      ttl: Math.round(config.blocking.ttl / 1000),
+      ipv4: config.blocking.sinkhole.ipv4,
+      ipv6: config.blocking.sinkhole.ipv6,
+      edeText: config.blocking.edeText,
+    }),
+  )
+  const cache = config.cache.enabled
+    ? new AnswerCache({
+        maxEntries: config.cache.maxEntries,
+        maxBytes: config.cache.maxBytes,
+        minTtl: config.cache.minTtl,
+        maxTtl: config.cache.maxTtl,
+        negativeMaxTtl: config.cache.negativeMaxTtl,
+        maxStale: config.cache.serveStale.enabled ? config.cache.serveStale.maxStale : 0,
+      })
+    : null
+  if (cache) metrics.setCacheStats(() => ({ entries: cache.entries, bytes: cache.bytes }))
+
+  const stages: Stage[] = [
+    new AclStage(new ClientClassifier(config.access.allow, config.groups)),
+    new ClientGroupStage(),
+    new PolicyStage(responder),
+    new InspectAnswerStage(responder),
+    new ForwardStage(pool, zonePools, now, (q, e) => log.debug({ event: 'upstream-failed', qtype: q.qtype, err: (e as Error).message }, 'no upstream answered')),
+  ]
+  if (config.rateLimit.queriesPerSecond > 0) stages.push(new RateLimitStage(config.rateLimit.queriesPerSecond, config.rateLimit.burst))
+  if (cache) {
+    stages.push(
+      new CacheStage(cache, {
+        serveStale: config.cache.serveStale.enabled,
+        staleAnswerTtl: Math.round(config.cache.serveStale.answerTtl / 1000),
+        now,
+        onHit: () => metrics.cacheHit(),
+        onMiss: () => metrics.cacheMiss(),
+        onStale: () => metrics.cacheStaleAnswer(),
+      }),
+    )
+  }
+  const chain = compose(orderStages(stages))
+  const handler = new QueryHandler(chain, () => store.snapshot, now, new EdgeObserver(metrics, decisions))
+
+  const publishLists = (snapshot: PolicySnapshot) => {
+    for (const c of snapshot.categories) {
+      metrics.setListEntries(c.name, 'domain', c.domains.size)
+      metrics.setListEntries(c.name, 'cidr', c.cidrs.size)
+    }
+    metrics.setListEntries('allow', 'allow', snapshot.allow.size)
+    metrics.setExemptionsActive(snapshot.exemptions.filter((e) => e.expiresAt > now()).length)
+    metrics.setListVersion(snapshot.version, now())
+  }
+  publishLists(first)
+  metrics.countReload(true)
+  if (first.problems.length > 0) {
+    log.warn({ event: 'list-problems', problems: first.problems }, `${first.problems.length} list line(s) left out; fix them in git`)
+  }
+  log.info({ event: 'lists-loaded', version: first.version, categories: first.counts() }, 'lists loaded')
+
+  const udp: UdpListener[] = []
+  const tcp: TcpListener[] = []
+  const dns: BoundDns[] = []
+  try {
+    for (const l of config.listen.dns) {
+      const u = await UdpListener.bind(l.address, l.port, handler, config.listen.udpReceiveBuffer)
+      udp.push(u)
+      const t = await TcpListener.bind(l.address, u.port, handler, {
+        idleTimeoutMs: config.listen.tcpIdleTimeout,
+        maxConnections: config.listen.tcpMaxConnections,
+        onConnections: (d) => metrics.tcpConnections(d),
+      })
+      tcp.push(t)
+      dns.push({ address: l.address, port: u.port })
+    }
+  } catch (e) {
+    await Promise.all([...udp.map((u) => u.close()), ...tcp.map((t) => t.close())])
+    pool.close()
+    for (const z of zonePools) z.pool.close()
+    throw e
+  }
+
+  const gateway: Gateway = {
+    dns,
+    store,
+    metrics,
+    pools: [pool, ...zonePools.map((z) => z.pool)],
+    cache,
+    handler,
+    config: loaded,
+    reload: (trigger) => store.reload(trigger),
+    async close(graceMs = 2000) {
+      await Promise.all([...udp.map((u) => u.close())])
+      const tcpClosed = Promise.all(tcp.map((t) => t.close(graceMs)))
+      await Promise.race([handler.drained(), new Promise((r) => setTimeout(r, graceMs).unref())])
+      await tcpClosed
+      pool.close()
+      for (const z of zonePools) z.pool.close()
+    },
+  }
+  store.setEvents({
+    onReload: (result, trigger, snapshot) => {
+      metrics.countReload(result.ok)
+      if (result.ok) {
+        publishLists(snapshot)
+        log.info({ event: 'lists-reloaded', trigger, version: result.version, changed: result.changed }, 'lists reloaded')
+      } else {
+        log.warn({ event: 'lists-reload-refused', trigger, problems: result.problems }, 'reload refused; the last good lists keep serving')
+      }
+    },
+  })
+  return gateway
+}
+
+/** A group enforcing a category that has no list is an operator mistake: say so at start. */
+function checkGroupCategories(loaded: LoadedConfig, snapshot: PolicySnapshot): void {
+  const problems: string[] = []
+  for (const [name, g] of Object.entries(loaded.config.groups)) {
+    for (const c of g.enforce) {
+      if (!snapshot.has(c)) problems.push(`groups.${name}.enforce: no list for category "${c}" in ${loaded.blocklistDir}`)
+    }
+  }
+  if (problems.length > 0) throw configError(problems)
+}
+
+const configError = (problems: string[]) =>
+  new DnsvaktError('DNSVAKT_ERR_CONFIG', `invalid config:\n  - ${problems.join('\n  - ')}`, { problems })
+
+function resolveServers(servers: Loaded['upstream']['servers'], resolvConf: string): UpstreamServer[] {
+  return servers.flatMap((s) => ('fromResolvConf' in s ? readResolvConf(resolvConf).map((u) => ({ ...u, protocol: 'udp' as const })) : [s]))
+}
+type Loaded = LoadedConfig['config']
+
+const label = (s: UpstreamServer) => (s.address.includes(':') ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`)
+const normaliseZone = (zone: string) => zone.toLowerCase().replace(/\.$/, '')

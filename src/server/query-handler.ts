@@ -1,0 +1,100 @@
+/**
+ * The listener edge: every packet from UDP or TCP comes through here. It
+ * parses once, runs the stage chain, fits the answer to the client's UDP
+ * buffer, sends it, and records metrics and the decision log once. Nothing
+ * thrown below ever escapes into a socket handler: it becomes SERVFAIL.
+ */
+import { emptyReply, findQuestionEnd, malformedReply, truncatedReply } from '../dns/build-reply.js'
+import { RCODE } from '../dns/constants.js'
+import { PARSE_DROP, parseQuery } from '../dns/parse-query.js'
+import type { Query } from '../pipeline/query.js'
+import type { Next, Reply, ReplySource } from '../pipeline/types.js'
+import type { PolicySnapshot } from '../blocklist/policy-snapshot.js'
+import type { Transport } from './transport.js'
+
+/** Where an answer goes: the UDP socket (to address:port) or the TCP connection. */
+export interface ReplySink {
+  send(wire: Buffer, address: string, port: number): void
+  /** Told when a query gets no answer at all (TCP frees its slot). */
+  dropped?(): void
+}
+
+/** What the edge reports per query; metrics and the decision log implement it. */
+export interface QueryObserver {
+  observe(q: Query | null, transport: Transport, source: ReplySource | 'dropped', reply: Reply | null, seconds: number): void
+  error?(q: Query, e: unknown): void
+}
+
+export class QueryHandler {
+  private pending = 0
+  private idle: Array<() => void> = []
+
+  constructor(
+    private readonly chain: Next,
+    private readonly snapshot: () => PolicySnapshot,
+    private readonly now: () => number,
+    private readonly observer: QueryObserver,
+  ) {}
+
+  /** Queries whose answer is still being worked out (for graceful shutdown). */
+  get inFlight(): number {
+    return this.pending
+  }
+
+  /** Resolves when no query is in flight. */
+  drained(): Promise<void> {
+    return this.pending === 0 ? Promise.resolve() : new Promise((resolve) => this.idle.push(resolve))
+  }
+
+  handle(wire: Buffer, address: string, port: number, transport: Transport, sink: ReplySink): void {
+    const started = performance.now()
+    const q = parseQuery(wire, address, port, transport, this.now())
+    if (typeof q === 'number') {
+      if (q === PARSE_DROP) {
+        sink.dropped?.()
+        return this.observer.observe(null, transport, 'dropped', null, 0)
+      }
+      sink.send(malformedReply(wire, q, findQuestionEnd(wire)), address, port)
+      const source = q === RCODE.NOTIMP ? 'notimp' : 'formerr'
+      return this.observer.observe(null, transport, source, null, (performance.now() - started) / 1000)
+    }
+    q.snapshot = this.snapshot()
+    let r: Reply | Promise<Reply>
+    try {
+      r = this.chain(q)
+    } catch (e) {
+      r = this.failed(q, e)
+    }
+    if (r instanceof Promise) {
+      this.pending++
+      r.then(
+        (x) => this.finish(q, x, sink, started),
+        (e) => this.finish(q, this.failed(q, e), sink, started),
+      ).finally(() => {
+        if (--this.pending === 0) for (const f of this.idle.splice(0)) f()
+      })
+    } else {
+      this.finish(q, r, sink, started)
+    }
+  }
+
+  private failed(q: Query, e: unknown): Reply {
+    this.observer.error?.(q, e)
+    return { kind: 'answer', wire: emptyReply(q, RCODE.SERVFAIL), source: 'servfail' }
+  }
+
+  private finish(q: Query, r: Reply, sink: ReplySink, started: number): void {
+    if (r.kind === 'answer') {
+      // RFC 1035 s4.2.1 / RFC 6891 s7: too big for the client's UDP buffer -> TC=1, retry over TCP.
+      const wire = q.transport === 'udp' && r.wire.length > q.udpSize ? truncatedReply(q, r.wire) : r.wire
+      try {
+        sink.send(wire, q.clientAddress, q.clientPort)
+      } catch (e) {
+        this.observer.error?.(q, e)
+      }
+    } else {
+      sink.dropped?.()
+    }
+    this.observer.observe(q, q.transport, r.source, r, (performance.now() - started) / 1000)
+  }
+}
