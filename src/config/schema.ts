@@ -93,8 +93,6 @@ export const configSchema = z.strictObject({
       udpReceiveBuffer: byteSize.default(4 * 1024 * 1024),
     })
     .prefault({}),
-  /** Worker processes sharing the listeners: a number, or "auto" for one per core. */
-  workers: z.union([z.number().int().min(1).max(64), z.literal('auto')]).default(1),
   upstream: z
     .strictObject({
       servers: z.array(upstreamServer).min(1).default([{ fromResolvConf: true as const }]),
