@@ -1,0 +1,241 @@
+/**
+ * A set of IPv4 and IPv6 CIDR ranges, asked "which range holds this address?"
+ * for A/AAAA records in upstream answers (straight from the wire bytes) and
+ * for textual addresses (exemptions, explain).
+ *
+ * Ranges are kept sorted and disjoint: two CIDRs are either nested or
+ * disjoint, so a range inside a wider one is dropped at build (like the
+ * trie, the entry closest to the root wins). A lookup is then one binary
+ * search over typed arrays; the wire-bytes checks allocate nothing.
+ */
+import { DnsvaktError } from '../errors.js'
+
+export interface ParsedCidr {
+  family: 4 | 6
+  /** Network address with the host bits cleared: 4 or 16 bytes. */
+  bytes: Uint8Array
+  prefix: number
+}
+
+interface Range { words: number[]; end: number[]; text: string }
+
+export class IpRangeSet {
+  /** Ranges kept (after dropping those inside a wider one), both families. */
+  readonly size: number
+
+  private constructor(
+    private readonly v4Start: Uint32Array,
+    private readonly v4End: Uint32Array,
+    private readonly v4Text: readonly string[],
+    /** 8 words per range: start (4 words, most significant first), then end. */
+    private readonly v6Bounds: Uint32Array,
+    private readonly v6Text: readonly string[],
+  ) {
+    this.size = v4Text.length + v6Text.length
+  }
+
+  /**
+   * Builds the set. Each CIDR is returned by lookups as written (trimmed) so
+   * an operator can grep for it. An invalid CIDR throws DNSVAKT_ERR_BLOCKLIST
+   * listing every bad one (list files are validated by the parser first).
+   */
+  static fromCidrs(cidrs: Iterable<{ cidr: string }> | Iterable<string>): IpRangeSet {
+    const v4: Range[] = []
+    const v6: Range[] = []
+    const problems: string[] = []
+    for (const item of cidrs) {
+      const text = (typeof item === 'string' ? item : item.cidr).trim()
+      const parsed = parseCidr(text)
+      if (parsed === null) {
+        problems.push(`not a CIDR: ${JSON.stringify(text)}`)
+        continue
+      }
+      const start = toWords(parsed.bytes)
+      const end = toWords(lastAddress(parsed))
+      ;(parsed.family === 4 ? v4 : v6).push({ words: start, end, text })
+    }
+    if (problems.length > 0) {
+      throw new DnsvaktError('DNSVAKT_ERR_BLOCKLIST', `${problems.length} invalid CIDR(s)`, { problems })
+    }
+    const keep4 = disjoint(v4)
+    const keep6 = disjoint(v6)
+    const bounds = new Uint32Array(keep6.length * 8)
+    keep6.forEach((r, i) => { bounds.set(r.words, i * 8); bounds.set(r.end, i * 8 + 4) })
+    return new IpRangeSet(
+      Uint32Array.from(keep4, (r) => r.words[0]), Uint32Array.from(keep4, (r) => r.end[0]),
+      keep4.map((r) => r.text), bounds, keep6.map((r) => r.text),
+    )
+  }
+
+  /** The CIDR holding the IPv4 address in bytes[offset..offset+4), or null. */
+  containsV4(bytes: Uint8Array, offset: number): string | null {
+    if (offset < 0 || offset + 4 > bytes.length) throw outOfBounds(offset, 4, bytes.length)
+    return this.findV4(((bytes[offset] << 24) | (bytes[offset + 1] << 16) | (bytes[offset + 2] << 8) | bytes[offset + 3]) >>> 0)
+  }
+
+  /**
+   * The CIDR holding the IPv6 address in bytes[offset..offset+16), or null.
+   * An IPv4-mapped address (::ffff:a.b.c.d, RFC 4291 s2.5.5.2) is checked
+   * against the IPv4 ranges: a dual-stack socket connects to it over IPv4,
+   * so an AAAA record of that form would otherwise be a way around the block.
+   */
+  containsV6(bytes: Uint8Array, offset: number): string | null {
+    if (offset < 0 || offset + 16 > bytes.length) throw outOfBounds(offset, 16, bytes.length)
+    const w0 = readWord(bytes, offset)
+    const w1 = readWord(bytes, offset + 4)
+    const w2 = readWord(bytes, offset + 8)
+    const w3 = readWord(bytes, offset + 12)
+    if (w0 === 0 && w1 === 0 && w2 === 0xffff) return this.findV4(w3)
+    const b = this.v6Bounds
+    let lo = 0
+    let hi = this.v6Text.length - 1
+    let found = -1
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1
+      if (compareAt(b, mid * 8, w0, w1, w2, w3) <= 0) { found = mid; lo = mid + 1 } else hi = mid - 1
+    }
+    return found >= 0 && compareAt(b, found * 8 + 4, w0, w1, w2, w3) >= 0 ? this.v6Text[found] : null
+  }
+
+  /** The CIDR holding a textual IPv4 or IPv6 address, or null (also for text that is not an address). */
+  containsAddress(text: string): string | null {
+    const bytes = parseAddress(text.trim())
+    if (bytes === null) return null
+    return bytes.length === 4 ? this.containsV4(bytes, 0) : this.containsV6(bytes, 0)
+  }
+
+  private findV4(a: number): string | null {
+    const starts = this.v4Start
+    let lo = 0
+    let hi = starts.length - 1
+    let found = -1
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1
+      if (starts[mid] <= a) { found = mid; lo = mid + 1 } else hi = mid - 1
+    }
+    return found >= 0 && a <= this.v4End[found] ? this.v4Text[found] : null
+  }
+}
+
+/**
+ * Parses "address/prefix" (a bare address means a single host). Host bits
+ * are accepted and cleared, so 10.1.2.3/8 is 10.0.0.0/8. Returns null for a
+ * prefix out of range, leading zeros, a zone id or anything else odd.
+ */
+export function parseCidr(text: string): ParsedCidr | null {
+  const slash = text.indexOf('/')
+  const bytes = parseAddress(slash < 0 ? text : text.slice(0, slash))
+  if (bytes === null) return null
+  const bits = bytes.length * 8
+  let prefix = bits
+  if (slash >= 0) {
+    const p = text.slice(slash + 1)
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > bits) return null
+    prefix = Number(p)
+  }
+  for (let i = 0; i < bytes.length; i++) {
+    const keep = Math.min(8, Math.max(0, prefix - i * 8))
+    bytes[i] &= (0xff << (8 - keep)) & 0xff
+  }
+  return { family: bytes.length === 4 ? 4 : 6, bytes, prefix }
+}
+
+/** Textual IPv4 (dotted quad, no leading zeros) or IPv6 (RFC 4291 s2.2, no zone id) to 4 or 16 bytes. */
+export function parseAddress(text: string): Uint8Array | null {
+  if (text.includes(':')) return parseV6(text)
+  const v4 = parseV4(text)
+  return v4 === null ? null : Uint8Array.of(v4 >>> 24, (v4 >>> 16) & 0xff, (v4 >>> 8) & 0xff, v4 & 0xff)
+}
+
+function parseV4(text: string): number | null {
+  // No leading zeros: "010" is octal to some parsers and decimal to others.
+  const m = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/.exec(text)
+  if (m === null) return null
+  let value = 0
+  for (let i = 1; i <= 4; i++) {
+    const octet = Number(m[i])
+    if (octet > 255) return null
+    value = value * 256 + octet
+  }
+  return value
+}
+
+function parseV6(text: string): Uint8Array | null {
+  const gap = text.indexOf('::')
+  if (gap >= 0 && text.indexOf('::', gap + 1) >= 0) return null
+  const head = gap < 0 ? text : text.slice(0, gap)
+  const tail = gap < 0 ? '' : text.slice(gap + 2)
+  const headWords = head === '' ? [] : parseGroups(head, gap < 0)
+  const tailWords = tail === '' ? [] : parseGroups(tail, true)
+  if (headWords === null || tailWords === null) return null
+  const count = headWords.length + tailWords.length
+  if (gap < 0 ? count !== 8 : count > 7) return null
+  const words = [...headWords, ...new Array<number>(8 - count).fill(0), ...tailWords]
+  const out = new Uint8Array(16)
+  words.forEach((w, i) => { out[i * 2] = w >>> 8; out[i * 2 + 1] = w & 0xff })
+  return out
+}
+
+/** Colon-separated 16-bit groups; the last may be a dotted quad (two groups) when it ends the address. */
+function parseGroups(part: string, endsAddress: boolean): number[] | null {
+  const groups = part.split(':')
+  const words: number[] = []
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i]
+    if (endsAddress && i === groups.length - 1 && g.includes('.')) {
+      const v4 = parseV4(g)
+      if (v4 === null) return null
+      words.push(v4 >>> 16, v4 & 0xffff)
+    } else if (/^[0-9a-fA-F]{1,4}$/.test(g)) {
+      words.push(parseInt(g, 16))
+    } else {
+      return null
+    }
+  }
+  return words
+}
+
+function lastAddress(c: ParsedCidr): Uint8Array {
+  const out = Uint8Array.from(c.bytes)
+  for (let i = 0; i < out.length; i++) {
+    const hostBits = Math.min(8, Math.max(0, (i + 1) * 8 - c.prefix))
+    out[i] |= (1 << hostBits) - 1
+  }
+  return out
+}
+
+const readWord = (b: Uint8Array, o: number): number => ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0
+
+function toWords(bytes: Uint8Array): number[] {
+  const words: number[] = []
+  for (let o = 0; o < bytes.length; o += 4) words.push(readWord(bytes, o))
+  return words
+}
+
+/** Sign of (4 words at b[base]) minus (w0..w3), most significant word first. */
+function compareAt(b: Uint32Array, base: number, w0: number, w1: number, w2: number, w3: number): number {
+  if (b[base] !== w0) return b[base] < w0 ? -1 : 1
+  if (b[base + 1] !== w1) return b[base + 1] < w1 ? -1 : 1
+  if (b[base + 2] !== w2) return b[base + 2] < w2 ? -1 : 1
+  return b[base + 3] === w3 ? 0 : b[base + 3] < w3 ? -1 : 1
+}
+
+const compareWords = (a: number[], b: number[]): number => {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1
+  return 0
+}
+
+/** Sorts by start (wider first on ties) and drops every range inside an earlier one. */
+function disjoint(ranges: Range[]): Range[] {
+  ranges.sort((x, y) => compareWords(x.words, y.words) || compareWords(y.end, x.end))
+  const kept: Range[] = []
+  for (const r of ranges) {
+    const last = kept[kept.length - 1]
+    if (last === undefined || compareWords(r.end, last.end) > 0) kept.push(r)
+  }
+  return kept
+}
+
+function outOfBounds(offset: number, length: number, size: number): DnsvaktError {
+  return new DnsvaktError('DNSVAKT_ERR_MALFORMED', `address at offset ${offset} (+${length}) lies outside a ${size}-byte buffer`)
+}

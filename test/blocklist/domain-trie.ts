@@ -1,0 +1,157 @@
+import t from 'tap'
+import { DomainTrie } from '../../src/blocklist/domain-trie.js'
+
+/** mulberry32: a small seeded PRNG so a failing random case can be replayed. */
+const prng = (seed: number): (() => number) => () => {
+  seed = (seed + 0x6d2b79f5) | 0
+  let x = Math.imul(seed ^ (seed >>> 15), seed | 1)
+  x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
+  return ((x ^ (x >>> 14)) >>> 0) / 4294967296
+}
+
+t.test('match: hits, label boundaries and misses', async (t) => {
+  const trie = DomainTrie.build(['tiktok.com', 'telegram.org', 'a.b.example', 'use-application-dns.net', 't.me'])
+  const cases: Array<[query: string, expected: number]> = [
+    ['tiktok.com', 0],
+    ['www.tiktok.com', 4],
+    ['a.b.tiktok.com', 4],
+    ['x.y.z.w.v.tiktok.com', 10],
+    ['xtiktok.com', -1],
+    ['x-tiktok.com', -1],
+    ['tiktok.com.example.org', -1],
+    ['tiktok.co', -1],
+    ['tiktok.comm', -1],
+    ['iktok.com', -1],
+    ['com', -1],
+    ['', -1],
+    ['org', -1],
+    ['nottelegram.org', -1],
+    ['api.telegram.org', 4],
+    ['b.example', -1],
+    ['example', -1],
+    ['a.b.example', 0],
+    ['z.a.b.example', 2],
+    ['za.b.example', -1],
+    ['use-application-dns.net', 0],
+    ['t.me', 0],
+    ['x.t.me', 2],
+    ['tt.me', -1],
+    ['me', -1],
+    ['tiktok.com.', -1], // the contract is "no trailing dot"; an empty last label never matches
+  ]
+  for (const [query, expected] of cases) {
+    t.equal(trie.match(query), expected, `match(${JSON.stringify(query)})`)
+    if (expected >= 0) t.ok(trie.has(query.slice(expected)), `${query.slice(expected)} is an entry`)
+  }
+  t.equal(trie.size, 5)
+  t.notOk(trie.has('www.tiktok.com'), 'has() is exact, not a suffix check')
+})
+
+t.test('the entry closest to the root wins, whatever the insertion order', async (t) => {
+  for (const names of [['a.b.c.com', 'c.com'], ['c.com', 'a.b.c.com']]) {
+    const trie = DomainTrie.build(names)
+    t.equal(trie.match('x.a.b.c.com'), 'x.a.b.'.length, names.join(' then '))
+    t.equal(trie.size, 1)
+  }
+})
+
+t.test('a terminal node drops its subtree', async (t) => {
+  const alone = DomainTrie.build(['tiktok.com'])
+  t.equal(alone.nodeCount, 2, 'com, tiktok')
+  const cases: Array<[string, string[]]> = [
+    ['child after parent adds nothing', ['tiktok.com', 'a.tiktok.com', 'b.c.tiktok.com']],
+    ['parent after children frees them', ['b.c.tiktok.com', 'a.tiktok.com', 'tiktok.com']],
+    ['duplicates', ['tiktok.com', 'tiktok.com', 'TIKTOK.com.']],
+  ]
+  for (const [name, names] of cases) {
+    const trie = DomainTrie.build(names)
+    t.equal(trie.nodeCount, alone.nodeCount, `${name}: node count`)
+    t.equal(trie.size, 1, `${name}: size`)
+    t.equal(trie.match('a.tiktok.com'), 2, `${name}: a.tiktok.com is matched by tiktok.com`)
+  }
+  const siblings = DomainTrie.build(['a.tiktok.com', 'b.tiktok.com'])
+  t.equal(siblings.nodeCount, 4, 'com, tiktok, a, b')
+  t.equal(siblings.match('tiktok.com'), -1, 'a parent of entries is not itself blocked')
+})
+
+t.test('entries are normalised; invalid entries throw a coded error', async (t) => {
+  const trie = DomainTrie.build(new Set(['TikTok.COM.', 'Telegram.Org']))
+  t.equal(trie.match('www.tiktok.com'), 4)
+  t.equal(trie.match('telegram.org'), 0)
+  const bad = ['', '.', 'a..com', '.a.com', 'a.com..', 'a b.com', 'bücher.de', 'tab\t.com', `${'x'.repeat(64)}.com`, `${'abcdefghi.'.repeat(26)}com`]
+  for (const entry of bad) {
+    t.throws(() => DomainTrie.build([entry]), { name: 'DnsvaktError', code: 'DNSVAKT_ERR_BLOCKLIST' }, JSON.stringify(entry))
+  }
+  t.equal(DomainTrie.build([`${'x'.repeat(63)}.com`]).size, 1, 'a 63-character label is fine')
+  t.equal(DomainTrie.build([`${'abcdefghi.'.repeat(25)}com`]).size, 1, 'a 253-character name is fine')
+  t.equal(DomainTrie.build([`${'a.'.repeat(126)}a`]).size, 1, '127 labels (the most 253 characters allow) is fine')
+  const empty = DomainTrie.build([])
+  t.equal(empty.size, 0)
+  t.equal(empty.match('tiktok.com'), -1)
+})
+
+t.test('grows past its initial estimate when entries share few labels', async (t) => {
+  // Each entry adds six new nodes and ~40 characters, far beyond the one-node-per-entry starting estimate.
+  const names = Array.from({ length: 500 }, (_, i) => `h${i}.g${i}.f${i}.e${i}.d${i}.tld${i % 7}x`)
+  const trie = DomainTrie.build(names)
+  t.equal(trie.size, 500)
+  t.equal(trie.nodeCount, 500 * 5 + 7)
+  const wrong = names.filter((n, i) => trie.match(n) !== 0 || trie.match(`www.${n}`) !== 4 || trie.match(`d${i}.tld${i % 7}x`) !== -1)
+  t.same(wrong, [], 'every entry still matches after the arrays and the table grew')
+})
+
+t.test('agrees with a naive suffix check on random names', async (t) => {
+  const random = prng(20231)
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]
+  const tlds = ['com', 'no', 'net', 'org', 'io', 'dev', 'co', 'me', 'a', 'ab']
+  // A tiny alphabet and short labels make shared suffixes, near-misses and hash-bucket neighbours common.
+  const label = (): string => Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(['a', 'b', 'c', '0', '-'])).join('')
+  const name = (): string => [...Array.from({ length: 1 + Math.floor(random() * 3) }, label), pick(tlds)].join('.')
+
+  const entries = Array.from({ length: 20_000 }, name)
+  const queries = Array.from({ length: 20_000 }, () => {
+    const base = pick(entries)
+    switch (Math.floor(random() * 5)) {
+      case 0: return name()
+      case 1: return `${label()}.${base}`
+      case 2: return `${label()}${base}` // lookalike: glued onto the first label
+      case 3: return base.slice(base.indexOf('.') + 1) // an ancestor
+      default: return `${base}.${pick(tlds)}` // the entry followed by more labels
+    }
+  })
+
+  const byTld = new Map<string, string[]>()
+  for (const e of new Set(entries)) {
+    const tld = e.slice(e.lastIndexOf('.') + 1)
+    byTld.set(tld, [...(byTld.get(tld) ?? []), e])
+  }
+  const oracle = (q: string): number => {
+    // Every matching entry shares q's last label, so only those are checked; the shortest wins.
+    const candidates = (byTld.get(q.slice(q.lastIndexOf('.') + 1)) ?? []).filter((e) => q === e || q.endsWith(`.${e}`))
+    if (candidates.length === 0) return -1
+    return q.length - Math.min(...candidates.map((e) => e.length))
+  }
+
+  const trie = DomainTrie.build(entries)
+  let hits = 0
+  let mismatches = 0
+  for (const q of queries) {
+    const expected = oracle(q)
+    if (expected >= 0) hits++
+    if (trie.match(q) !== expected) {
+      if (mismatches++ < 10) t.equal(trie.match(q), expected, `match(${JSON.stringify(q)})`)
+    }
+  }
+  t.equal(mismatches, 0, 'no query disagrees with the oracle')
+  t.ok(hits > 2_000 && hits < 18_000, `both hits and misses are exercised (${hits} hits)`)
+
+  // size = distinct entries not below another entry; nodeCount = distinct label suffixes of those.
+  const set = new Set(entries)
+  const kept = [...set].filter((e) => {
+    const labels = e.split('.')
+    return !labels.some((_, i) => i > 0 && set.has(labels.slice(i).join('.')))
+  })
+  t.equal(trie.size, kept.length, 'size')
+  const suffixes = new Set(kept.flatMap((e) => e.split('.').map((_, i, labels) => labels.slice(i).join('.'))))
+  t.equal(trie.nodeCount, suffixes.size, 'nodeCount')
+})

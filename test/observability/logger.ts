@@ -1,0 +1,93 @@
+import t from 'tap'
+import { Writable } from 'node:stream'
+import { ClientPseudonymizer, type AddressMode } from '../../src/observability/client-pseudonym.js'
+import { DecisionLog, createLogger, type QueryFacts } from '../../src/observability/logger.js'
+
+const NOW = Date.UTC(2024, 2, 10, 11, 0, 0)
+
+/** An in-memory pino destination: every written line, parsed. */
+const memory = () => {
+  const lines: Record<string, unknown>[] = []
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString('utf8').split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>)
+      done()
+    },
+  })
+  return { lines, stream }
+}
+
+const setup = (opts: { mode?: AddressMode; queries?: boolean; level?: string } = {}) => {
+  const { lines, stream } = memory()
+  const logger = createLogger({ level: opts.level ?? 'info', destination: stream, now: () => NOW })
+  const pseudonymizer = new ClientPseudonymizer({ mode: opts.mode, secret: 'a-test-secret-of-32-bytes-length', now: () => NOW })
+  return { lines, log: new DecisionLog(logger, { pseudonymizer, queries: opts.queries }), pseudonymizer }
+}
+
+const q: QueryFacts = { name: 'www.tiktok.com', qtype: 65, transport: 'udp', clientAddress: '192.0.2.77', group: 'ansatte' }
+const block = { category: 'tiktok', caughtBy: 'name' as const, entry: 'tiktok.com' }
+
+t.test('createLogger writes JSON lines with an ISO time from the injected clock', async (t) => {
+  const { lines, stream } = memory()
+  const logger = createLogger({ level: 'warn', destination: stream, now: () => NOW })
+  logger.info('not written')
+  logger.warn({ code: 'DNSVAKT_ERR_BLOCKLIST' }, 'reload failed')
+  t.equal(lines.length, 1)
+  t.match(lines[0], { level: 40, time: '2024-03-10T11:00:00.000Z', code: 'DNSVAKT_ERR_BLOCKLIST', msg: 'reload failed' })
+  t.ok(createLogger({ level: 'info' }).isLevelEnabled('info'), 'stdout by default')
+})
+
+t.test('blocked events: info, event field, query name, truncated client by default', async (t) => {
+  const { lines, log } = setup()
+  log.logBlocked(q, block, 'abc1234')
+  t.equal(lines.length, 1)
+  t.match(lines[0], {
+    level: 30, event: 'blocked', name: 'www.tiktok.com', qtype: 'HTTPS', transport: 'udp', client: '192.0.2.0/24',
+    group: 'ansatte', category: 'tiktok', caughtBy: 'name', entry: 'tiktok.com', listVersion: 'abc1234',
+  })
+  t.notMatch(JSON.stringify(lines), /192\.0\.2\.77/, 'the raw address appears nowhere')
+})
+
+t.test('client field per mode; the raw address only in full mode', async (t) => {
+  const hash = setup({ mode: 'hash' })
+  hash.log.logBlocked(q, block, 'v')
+  t.equal(hash.lines[0]?.client, hash.pseudonymizer.pseudonymForCounting(q.clientAddress))
+  t.notMatch(JSON.stringify(hash.lines), /192\.0\.2/)
+  const omit = setup({ mode: 'omit' })
+  omit.log.logBlocked(q, block, 'v')
+  t.notOk('client' in (omit.lines[0] ?? {}), 'no client field')
+  t.notMatch(JSON.stringify(omit.lines), /192\.0\.2/)
+  const full = setup({ mode: 'full' })
+  full.log.logBlocked(q, block, 'v')
+  t.equal(full.lines[0]?.client, '192.0.2.77')
+})
+
+t.test('exempted events', async (t) => {
+  const { lines, log } = setup()
+  log.logExempted({ ...q, qtype: 4242 }, { categories: ['tiktok', 'telegram'], exemptionId: 'ex-17' }, 'v2')
+  t.match(lines[0], { event: 'exempted', qtype: 'TYPE4242', categories: ['tiktok', 'telegram'], exemptionId: 'ex-17', client: '192.0.2.0/24', listVersion: 'v2' })
+})
+
+t.test('logQuery writes nothing unless log.queries is on', async (t) => {
+  const off = setup()
+  t.equal(off.log.queriesEnabled, false)
+  let reads = 0
+  const spy = new Proxy(q, { get: (target, key) => { reads++; return Reflect.get(target, key) } })
+  off.log.logQuery(spy, 'cached', 0.00004)
+  t.equal(off.lines.length, 0)
+  t.equal(reads, 0, 'returned before touching the query')
+  const on = setup({ queries: true })
+  on.log.logQuery(q, 'forwarded', 0.0123456)
+  t.match(on.lines[0], { event: 'query', name: 'www.tiktok.com', result: 'forwarded', durationMs: 12.346, client: '192.0.2.0/24' })
+})
+
+t.test('nothing is built when info is disabled', async (t) => {
+  const { lines, log } = setup({ level: 'warn', queries: true })
+  let reads = 0
+  const spy = new Proxy(q, { get: (target, key) => { reads++; return Reflect.get(target, key) } })
+  log.logBlocked(spy, block, 'v')
+  log.logExempted(spy, { categories: ['tiktok'], exemptionId: 'x' }, 'v')
+  log.logQuery(spy, 'blocked', 0.001)
+  t.equal(lines.length, 0)
+  t.equal(reads, 0)
+})
