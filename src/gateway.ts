@@ -28,7 +28,8 @@ import { TcpListener } from './server/tcp-listener.js'
 import { UdpListener } from './server/udp-listener.js'
 import { createMetrics, type Metrics } from './observability/metrics.js'
 import { EdgeObserver } from './observability/edge-observer.js'
-import { DecisionLog } from './observability/decision-log.js'
+import { DecisionLog } from './observability/logger.js'
+import { ClientPseudonymizer } from './observability/client-pseudonym.js'
 import { readResolvConf } from './upstream/resolv-conf.js'
 import { UpstreamPool } from './upstream/upstream-pool.js'
 import { VERSION } from './version.js'
@@ -84,12 +85,8 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
     categories: [...first.categories.map((c) => c.name), 'builtin'],
     version: VERSION,
   })
-  const decisions = new DecisionLog(deps.decisionLogger ?? log, {
-    queries: config.log.queries,
-    clientAddress: config.log.clientAddress,
-    now,
-    listVersion: () => store.snapshot.version,
-  })
+  const pseudonyms = new ClientPseudonymizer({ mode: config.log.clientAddress, now })
+  const decisions = new DecisionLog(deps.decisionLogger ?? log, { pseudonymizer: pseudonyms, queries: config.log.queries })
 
   const makePool = (servers: UpstreamServer[]) =>
     new UpstreamPool(
@@ -160,7 +157,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
     )
   }
   const chain = compose(orderStages(stages))
-  const handler = new QueryHandler(chain, () => store.snapshot, now, new EdgeObserver(metrics, decisions))
+  const handler = new QueryHandler(chain, () => store.snapshot, now, new EdgeObserver(metrics, decisions, pseudonyms, () => store.snapshot.version, log))
 
   const publishLists = (snapshot: PolicySnapshot) => {
     for (const c of snapshot.categories) {

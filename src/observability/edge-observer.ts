@@ -2,49 +2,42 @@
  * Records each query once, at the listener edge: the query counter and
  * latency, the policy counters, and the decision log for enforcement events.
  * The hot path (a cached or forwarded answer with no decision) costs two
- * metric updates and no log work.
+ * metric updates and one flag test for the query log.
  */
+import type { Logger } from 'pino'
 import type { Query } from '../pipeline/query.js'
 import type { Reply, ReplySource } from '../pipeline/types.js'
 import type { QueryObserver } from '../server/query-handler.js'
 import type { Transport } from '../server/transport.js'
-import type { Metrics } from './metrics.js'
-
-/** The decision log as the edge sees it (logger.ts implements it). */
-export interface DecisionSink {
-  /** A blocked answer was sent. */
-  blocked(q: Query, reply: Reply): void
-  /** An exemption let through something a category would have blocked. */
-  exempted(q: Query, reply: Reply): void
-  /** Any other answered query; a no-op unless log.queries is on. */
-  query(q: Query, reply: Reply): void
-  /** Stable per-day pseudonym of the client, for the distinct-clients gauge. */
-  pseudonym(address: string): string
-  /** An unexpected error in the chain (a bug): logged with its stack. */
-  error(q: Query, e: unknown): void
-}
+import type { ClientPseudonymizer } from './client-pseudonym.js'
+import type { DecisionLog } from './logger.js'
+import { qtypeLabel, type Metrics } from './metrics.js'
 
 export class EdgeObserver implements QueryObserver {
   constructor(
     private readonly metrics: Metrics,
-    private readonly decisions: DecisionSink,
+    private readonly decisions: DecisionLog,
+    private readonly pseudonyms: ClientPseudonymizer,
+    private readonly listVersion: () => string,
+    private readonly log: Logger,
   ) {}
 
   observe(q: Query | null, transport: Transport, source: ReplySource | 'dropped', reply: Reply | null, seconds: number): void {
     this.metrics.countQuery(transport, q === null ? 0 : q.qtype, source, seconds)
     if (q === null || reply === null || reply.kind !== 'answer') return
     if (reply.block !== undefined) {
-      this.metrics.countBlocked(reply.block.category, q.group, reply.block.caughtBy, this.decisions.pseudonym(q.clientAddress))
-      this.decisions.blocked(q, reply)
+      this.metrics.countBlocked(reply.block.category, q.group, reply.block.caughtBy, this.pseudonyms.pseudonymForCounting(q.clientAddress))
+      this.decisions.logBlocked(q, reply.block, this.listVersion())
     } else if (reply.exempted !== undefined) {
       for (const c of reply.exempted.categories) this.metrics.countExemption(c, q.group)
-      this.decisions.exempted(q, reply)
-    } else {
-      this.decisions.query(q, reply)
+      this.decisions.logExempted(q, reply.exempted, this.listVersion())
+    } else if (this.decisions.queriesEnabled) {
+      this.decisions.logQuery(q, source, seconds)
     }
   }
 
+  /** An unexpected error in the chain (a bug): logged with its stack; the client got SERVFAIL. */
   error(q: Query, e: unknown): void {
-    this.decisions.error(q, e)
+    this.log.error({ event: 'internal-error', qtype: qtypeLabel(q.qtype), transport: q.transport, err: e }, 'a stage failed; answered SERVFAIL')
   }
 }

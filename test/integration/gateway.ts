@@ -196,3 +196,40 @@ t.test('a group enforcing nothing resolves TikTok; the canary still gets NXDOMAI
   t.same(aOf(await udpAsk(h.port, { name: 'www.tiktok.com' })), ['192.0.2.1'])
   t.equal((await udpAsk(h.port, { name: 'use-application-dns.net' })).rcode, 'NXDOMAIN')
 })
+
+t.test('decision log: blocked events with a truncated client address, no raw address', async (t) => {
+  const h = await startHarness()
+  t.teardown(() => h.close())
+  await udpAsk(h.port, { name: 'www.tiktok.com' })
+  await udpAsk(h.port, { name: 'allowed.example.test' })
+  const events = h.logs.map((l) => JSON.parse(l)).filter((e) => e.event === 'blocked')
+  t.equal(events.length, 1)
+  t.match(events[0], { name: 'www.tiktok.com', category: 'tiktok', caughtBy: 'name', entry: 'tiktok.com', client: '127.0.0.0/24', group: 'default' })
+  t.notOk(h.logs.some((l) => l.includes('"127.0.0.1"')), 'the full address is never logged')
+  t.notOk(h.logs.some((l) => l.includes('allowed.example.test')), 'forwarded queries are not logged by default')
+})
+
+t.test('an exemption lifts one category for one client until it expires', async (t) => {
+  const lists = {
+    'tiktok.txt': 'tiktok.com\n',
+    'telegram.txt': 'telegram.org\n',
+    'exemptions.yaml': [
+      'exemptions:',
+      '  - id: RA-2026-014',
+      '    client: 127.0.0.1/32',
+      '    categories: [telegram]',
+      '    reason: crisis communication (risk assessment RA-2026-014)',
+      '    approvedBy: information security officer',
+      '    expires: "2026-11-24T00:00:00Z"',
+      '',
+    ].join('\n'),
+  }
+  const h = await startHarness({ groups: { default: { enforce: ['tiktok', 'telegram'] } } }, lists)
+  t.teardown(() => h.close())
+  t.same((await udpAsk(h.port, { name: 'web.telegram.org' })).rcode, 'NOERROR', 'exempt: telegram resolves')
+  t.equal((await udpAsk(h.port, { name: 'tiktok.com' })).rcode, 'NXDOMAIN', 'tiktok still blocked')
+  t.ok(h.logs.some((l) => l.includes('"event":"exempted"') && l.includes('RA-2026-014')))
+  t.match(await h.gw.metrics.registry.metrics(), /dnsvakt_policy_exemptions_applied_total\{category="telegram",group="default"\} 1/)
+  h.clock.ms = Date.UTC(2026, 10, 24, 0, 0, 1)
+  t.equal((await udpAsk(h.port, { name: 'web.telegram.org' })).rcode, 'NXDOMAIN', 'expired: blocked again with no reload (also the cached answer)')
+})
