@@ -100,6 +100,9 @@ server:
   logfile: "$WORK/nsd/nsd.log"
   verbosity: 0
   hide-version: yes
+  # NSD's response rate limiting (on by default) would drop most of the benchmark's answers
+  rrl-ratelimit: 0
+  rrl-whitelist-ratelimit: 0
 remote-control:
   control-enable: no
 zone:
@@ -147,6 +150,8 @@ server:
   msg-cache-size: 64m
   rrset-cache-size: 128m
   so-rcvbuf: 4m
+  # Unbound answers the RFC 6761 name "test." locally by default; the upstream zone is bench.test
+  local-zone: "test." nodefault
 CONF
   while read -r n; do echo "  local-zone: \"$n.\" always_nxdomain"; done < "$WORK/blocked-names.txt"
   cat <<CONF
