@@ -2,15 +2,20 @@
 // names, then lookups per second for hits and misses. Plain ESM against the
 // compiled output, so it needs no TypeScript loader:
 //
-//   npm run build && node --expose-gc bench/trie-bench.mjs [path/to/domain-trie.js] [count]
+//   npm run build && node --expose-gc bench/trie-bench.mjs [--module=path/to/domain-trie.js] [--count=N]
 //
+// It runs itself twice, in fresh processes so memory figures do not mix:
+//   array:  all names held in a string[] first, as the list parser returns them;
+//   stream: names handed to build() one at a time by a generator, never all held.
 // The names are deterministic (seeded PRNG), so runs on one machine compare.
-import { pathToFileURL } from 'node:url'
+import { spawnSync } from 'node:child_process'
 import { resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
-const modulePath = process.argv[2] ?? new URL('../dist/blocklist/domain-trie.js', import.meta.url).pathname
-const count = Number(process.argv[3] ?? 1_000_000)
-const { DomainTrie } = await import(pathToFileURL(resolve(modulePath)).href)
+const arg = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback
+const modulePath = resolve(arg('module', fileURLToPath(new URL('../dist/blocklist/domain-trie.js', import.meta.url))))
+const count = Number(arg('count', 1_000_000))
+const mode = arg('mode', '')
 
 /** mulberry32: small, seeded, good enough for test data. */
 function prng(seed) {
@@ -65,67 +70,81 @@ function generator(seed, prefix = '') {
   }
 }
 
-const mb = (bytes) => (bytes / 1048576).toFixed(1)
+const mb = (bytes) => `${(bytes / 1048576).toFixed(1)} MB`
 const gc = () => { if (globalThis.gc) { globalThis.gc(); globalThis.gc() } }
 const memory = () => { gc(); return process.memoryUsage() }
+const peakRss = () => process.resourceUsage().maxRSS * 1024
 
-const base = memory()
-const next = generator(1)
-let names = new Array(count)
-for (let i = 0; i < count; i++) names[i] = next()
-const withNames = memory()
-
-const t0 = process.hrtime.bigint()
-const trie = DomainTrie.build(names)
-const buildMs = Number(process.hrtime.bigint() - t0) / 1e6
-const built = memory()
-const peakAfterBuild = process.resourceUsage().maxRSS * 1024
-
-// Query sets: hits are entries with an extra label in front; misses come from
-// another seed (same shape, so they walk as deep as real traffic does).
-const Q = 200_000
-const scratch = Buffer.alloc(512)
-const flat = (s) => scratch.toString('latin1', 0, scratch.write(s, 'latin1'))
-const hits = Array.from({ length: Q }, (_, i) => flat(`www.${names[(i * 7919) % names.length]}`))
-const misses = Array.from({ length: Q }, generator(2, 'q'))
-
-function lookups(queries, budgetMs) {
-  let found = 0
-  let done = 0
-  const start = process.hrtime.bigint()
-  const deadline = start + BigInt(budgetMs) * 1_000_000n
-  while (done < 5_000_000 && process.hrtime.bigint() < deadline) {
-    for (let i = 0; i < queries.length; i++) if (trie.match(queries[i]) >= 0) found++
-    done += queries.length
+/** One measurement in this process; returns the rows as [label, value] pairs. */
+async function measure() {
+  const { DomainTrie } = await import(pathToFileURL(modulePath).href)
+  const base = memory()
+  let names = null
+  let source
+  if (mode === 'array') {
+    const next = generator(1)
+    names = new Array(count)
+    for (let i = 0; i < count; i++) names[i] = next()
+    source = names
+  } else {
+    source = { *[Symbol.iterator]() { const next = generator(1); for (let i = 0; i < count; i++) yield next() } }
   }
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9
-  return { perSecond: done / seconds, hitRate: found / done, done }
+  const before = memory()
+  const t0 = process.hrtime.bigint()
+  const trie = DomainTrie.build(source)
+  const buildMs = Number(process.hrtime.bigint() - t0) / 1e6
+  const built = memory()
+  const peakBuild = peakRss()
+
+  // Hits: the first names again (same seed) with a label in front; misses: another
+  // seed with a prefix, so they walk as deep as real traffic does.
+  const Q = 200_000
+  const scratch = Buffer.alloc(512)
+  const again = generator(1)
+  const hits = Array.from({ length: Q }, () => { const n = again(); return scratch.toString('latin1', 0, scratch.write(`www.${n}`, 'latin1')) })
+  const misses = Array.from({ length: Q }, generator(2, 'q'))
+  const lookups = (queries, budgetMs) => {
+    let found = 0
+    let done = 0
+    const start = process.hrtime.bigint()
+    const deadline = start + BigInt(budgetMs) * 1_000_000n
+    while (done < 5_000_000 && process.hrtime.bigint() < deadline) {
+      for (let i = 0; i < queries.length; i++) if (trie.match(queries[i]) >= 0) found++
+      done += queries.length
+    }
+    return { perSecond: done / (Number(process.hrtime.bigint() - start) / 1e9), hitRate: found / done, done }
+  }
+  lookups(hits, 200) // warm-up, so both measurements see optimised code
+  lookups(misses, 200)
+  const hit = lookups(hits, 2000)
+  const miss = lookups(misses, 2000)
+  names = null
+  const rate = (r) => `${(r.perSecond / 1e6).toFixed(2)} M/s (${r.done.toLocaleString('en')} lookups, ${(r.hitRate * 100).toFixed(2)}% hits)`
+  return [
+    ['entries kept (size)', trie.size.toLocaleString('en')],
+    ['trie nodes', trie.nodeCount.toLocaleString('en')],
+    ['build time', `${buildMs.toFixed(0)} ms`],
+    ['RSS, Node baseline', mb(base.rss)],
+    ['RSS before build (names held in array mode)', mb(before.rss)],
+    ['RSS after build', mb(built.rss)],
+    ['peak RSS up to the end of build', mb(peakBuild)],
+    ['heapUsed after build', mb(built.heapUsed)],
+    ['trie typed arrays (arrayBuffers after build)', mb(built.arrayBuffers)],
+    ['hit lookups (www.<entry>)', rate(hit)],
+    ['miss lookups', rate(miss)],
+    ['peak RSS, whole run (incl. 400k query strings)', mb(peakRss())],
+  ]
 }
-lookups(hits, 200) // warm-up, so both measurements see optimised code
-lookups(misses, 200)
-const hit = lookups(hits, 2000)
-const miss = lookups(misses, 2000)
 
-names = null
-const trieOnly = memory()
-
-const rows = [
-  ['names', count.toLocaleString('en')],
-  ['entries kept (size)', trie.size.toLocaleString('en')],
-  ['trie nodes', trie.nodeCount.toLocaleString('en')],
-  ['build time', `${buildMs.toFixed(0)} ms`],
-  ['RSS before names (Node baseline)', `${mb(base.rss)} MB`],
-  ['RSS with the names, before build', `${mb(withNames.rss)} MB`],
-  ['RSS after build (names + trie)', `${mb(built.rss)} MB`],
-  ['peak RSS up to the end of build', `${mb(peakAfterBuild)} MB`],
-  ['peak RSS (whole run, incl. 400k query strings)', `${mb(process.resourceUsage().maxRSS * 1024)} MB`],
-  ['heapUsed after build', `${mb(built.heapUsed)} MB`],
-  ['names alone (heap delta)', `${mb(withNames.heapUsed - base.heapUsed)} MB`],
-  ['trie typed arrays (arrayBuffers delta)', `${mb(built.arrayBuffers - withNames.arrayBuffers)} MB`],
-  ['RSS with only the trie (names released)', `${mb(trieOnly.rss)} MB`],
-  ['hit lookups/s (www.<entry>)', `${(hit.perSecond / 1e6).toFixed(2)} M (hit rate ${(hit.hitRate * 100).toFixed(1)}%, ${hit.done.toLocaleString('en')} lookups)`],
-  ['miss lookups/s', `${(miss.perSecond / 1e6).toFixed(2)} M (hit rate ${(miss.hitRate * 100).toFixed(2)}%, ${miss.done.toLocaleString('en')} lookups)`],
-]
-console.log(`DomainTrie benchmark, Node ${process.version}, gc ${globalThis.gc ? 'exposed' : 'NOT exposed (run with --expose-gc)'}\n`)
-console.log('| measure | value |\n| --- | --- |')
-for (const [k, v] of rows) console.log(`| ${k} | ${v} |`)
+if (mode !== '') {
+  console.log(JSON.stringify(await measure()))
+} else {
+  const runs = ['array', 'stream'].map((m) => {
+    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), `--mode=${m}`, `--module=${modulePath}`, `--count=${count}`], { encoding: 'utf8' })
+    if (child.status !== 0) throw new Error(`${m} run failed: ${child.stderr}`)
+    return JSON.parse(child.stdout)
+  })
+  console.log(`DomainTrie, ${count.toLocaleString('en')} synthetic names, Node ${process.version}, ${globalThis.gc ? 'gc exposed' : 'run with --expose-gc for steadier memory figures'}\n`)
+  console.log('| measure | array | stream |\n| --- | --- | --- |')
+  runs[0].forEach(([label, value], i) => console.log(`| ${label} | ${value} | ${runs[1][i][1]} |`))
+}

@@ -152,16 +152,6 @@ export const configSchema = z.strictObject({
           maxDuration: duration.default(365 * 86_400_000),
         })
         .prefault({}),
-      git: z
-        .strictObject({
-          url: z.string().min(1),
-          branch: z.string().default('main'),
-          interval: duration.default(60_000),
-          requireSignedCommits: z.boolean().default(false),
-          allowedSigners: z.string().nullable().default(null),
-        })
-        .nullable()
-        .default(null),
     })
     .prefault({}),
   groups: z
