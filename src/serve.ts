@@ -5,6 +5,7 @@
  */
 import pino, { type Logger } from 'pino'
 import { Registry } from 'prom-client'
+import { GitSync } from './blocklist/git-sync.js'
 import { ListWatcher } from './blocklist/watch-lists.js'
 import type { LoadedConfig } from './config/load-config.js'
 import { createGateway, type Gateway } from './gateway.js'
@@ -17,6 +18,7 @@ export interface Service {
   readonly gateway: Gateway
   readonly admin: AdminHttp | null
   readonly watcher: ListWatcher
+  readonly git: GitSync | null
   stop(graceMs?: number): Promise<void>
 }
 
@@ -24,16 +26,38 @@ export async function startService(loaded: LoadedConfig, opts: { logger?: Logger
   const { config } = loaded
   const log = opts.logger ?? pino({ level: config.log.level, base: { service: 'dnsvakt' } })
   const now = opts.now ?? Date.now
+  let reloadFromGit: (commit: string) => Promise<unknown> = async () => {}
+  let gatewayRef: Gateway | null = null
+  const gitCfg = config.blocking.git
+  const git = gitCfg
+    ? new GitSync(
+        { dir: loaded.blocklistDir, url: gitCfg.url, branch: gitCfg.branch, intervalMs: gitCfg.interval, requireSignedCommits: gitCfg.requireSignedCommits, allowedSigners: gitCfg.allowedSigners },
+        (commit) => reloadFromGit(commit),
+        (o) => {
+          if (o.kind === 'updated') log.info({ event: 'git-updated', from: o.from, to: o.to }, 'list repository updated')
+          else if (o.kind === 'refused') log.warn({ event: 'git-refused', commit: o.commit, reason: o.reason }, 'list commit refused')
+          else if (o.kind === 'failed') log.warn({ event: 'git-failed', reason: o.reason }, 'list repository sync failed')
+          if (o.kind === 'refused' || o.kind === 'failed') gatewayRef?.metrics.countReload(false)
+        },
+      )
+    : null
+  // The first clone must exist before the lists can be loaded.
+  if (git) await git.prepare()
   const gateway = await createGateway(loaded, { logger: log, registry: opts.registry ?? new Registry(), now })
+  gatewayRef = gateway
+  reloadFromGit = (commit) => gateway.reload(`git ${commit.slice(0, 12)}`)
+  git?.start()
   const watcher = new ListWatcher(loaded.blocklistDir, loaded.exemptionsFile, config.blocking.watchInterval, () => void gateway.reload('file-change'))
   await watcher.start()
   const classifier = new ClientClassifier(config.access.allow, config.groups)
   const token = config.admin.token ?? (opts.env ?? process.env)[config.admin.tokenEnv] ?? null
   let admin: AdminHttp | null = null
+  let stopping = false
   if (config.listen.admin !== '') {
     admin = await AdminHttp.listen(config.listen.admin.address, config.listen.admin.port, {
       registry: gateway.metrics.registry,
-      ready: () => true,
+      // Reachable only once lists are loaded and listeners bound; not ready again once stopping (drains load balancers).
+      ready: () => !stopping,
       token,
       reload: () => gateway.reload('admin-api'),
       explain: (name, client, type) =>
@@ -53,8 +77,11 @@ export async function startService(loaded: LoadedConfig, opts: { logger?: Logger
     gateway,
     admin,
     watcher,
+    git,
     async stop(graceMs = 5000) {
+      stopping = true
       watcher.stop()
+      git?.stop()
       await gateway.close(graceMs)
       await admin?.close()
     },

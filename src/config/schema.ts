@@ -152,6 +152,18 @@ export const configSchema = z.strictObject({
           maxDuration: duration.default(365 * 86_400_000),
         })
         .prefault({}),
+      /** Optional built-in sync of blocking.dir from a git remote (see git-sync.ts). */
+      git: z
+        .strictObject({
+          url: z.string().min(1),
+          branch: z.string().min(1).default('main'),
+          interval: duration.default(60_000),
+          requireSignedCommits: z.boolean().default(false),
+          /** SSH allowed_signers file for `git verify-commit`; null uses git's own config (GnuPG keyring). */
+          allowedSigners: z.string().nullable().default(null),
+        })
+        .nullable()
+        .default(null),
     })
     .prefault({}),
   groups: z
