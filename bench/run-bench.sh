@@ -63,12 +63,25 @@ for p in $UP_PORT $VAKT_PORT $UNBOUND_PORT $DNSMASQ_PORT; do
   if ss -Hlun "sport = :$p" 2>/dev/null | grep -q .; then log "port $p is busy; set BENCH_PORT_BASE"; exit 1; fi
 done
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+if awk -v l="${LOAD_START%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+  log "warning: load average $LOAD_START on $(nproc) CPUs: other work on this machine will make the numbers noisy"
+fi
+
 # ---------- 2. build ----------
 log "building dnsvakt"
 npm run build --silent >/dev/null
 
 # ---------- blocked names (same set for all three targets) ----------
-grep -hv '^[[:space:]]*#' blocklists/tiktok.txt blocklists/telegram.txt blocklists/doh-bypass.txt \
+# <category>.txt plus any <category>.<part>.txt (same format, same category), never *.cidrs.txt
+LIST_FILES=()
+for cat in tiktok telegram doh-bypass; do
+  for f in blocklists/"$cat".txt blocklists/"$cat".*.txt; do
+    [ -f "$f" ] && [[ "$f" != *.cidrs.txt ]] && LIST_FILES+=("$f")
+  done
+done
+log "list files: ${LIST_FILES[*]}"
+grep -hv '^[[:space:]]*#' "${LIST_FILES[@]}" \
   | awk 'NF {print tolower($1)}' | sed 's/\.$//' | sort -u > "$WORK/blocked-names.txt"
 NBLOCK=$(wc -l < "$WORK/blocked-names.txt")
 log "$NBLOCK blocked names"
@@ -189,10 +202,14 @@ sed "s#$WORK#/tmp/dnsvakt-bench.XXXXXX#g" "$WORK/nsd/nsd.conf" > bench/configs/n
 unbound-checkconf "$WORK/unbound.conf" >/dev/null
 dnsmasq --test -C "$WORK/dnsmasq.conf" >/dev/null 2>&1
 
-declare -A PORT PID
+declare -A PORT PID CRASHES
 PORT[dnsvakt]=$VAKT_PORT; PORT[unbound]=$UNBOUND_PORT; PORT[dnsmasq]=$DNSMASQ_PORT
-$PIN_SRV node dist/cli.js serve --config "$WORK/dnsvakt.yaml" >"$WORK/dnsvakt.log" 2>&1 &
-PID[dnsvakt]=$!; PIDS+=($!)
+start_dnsvakt() {
+  $PIN_SRV node dist/cli.js serve --config "$WORK/dnsvakt.yaml" >>"$WORK/dnsvakt.log" 2>&1 &
+  PID[dnsvakt]=$!; PIDS+=($!)
+}
+: > "$WORK/dnsvakt.log"
+start_dnsvakt
 $PIN_SRV unbound -d -c "$WORK/unbound.conf" >"$WORK/unbound.log" 2>&1 &
 PID[unbound]=$!; PIDS+=($!)
 $PIN_SRV dnsmasq -k -C "$WORK/dnsmasq.conf" --log-facility="$WORK/dnsmasq.log" >"$WORK/dnsmasq.stdout" 2>&1 &
@@ -243,7 +260,17 @@ printf 'rep\tmix\ttarget\tqps\tcompleted\tlost\tavg_lat_ms\tcpu_us_per_q\trss_mi
 run_one() { # rep mix target
   local rep=$1 mix=$2 t=$3 port=${PORT[$3]} pid=${PID[$3]} qf pf extra=""
   local tagn="$rep${t:0:1}"
-  if ! alive "$t"; then log "!! $t (pid $pid) is not running"; printf '%s\t%s\t%s\tDEAD\n' "$rep" "$mix" "$t" >> "$RESULTS"; return; fi
+  if ! alive "$t"; then
+    # A crashed target is recorded (CRASHES count, log kept) and, for dnsvakt, restarted so later runs still measure it.
+    log "!! $t (pid $pid) is not running"
+    CRASHES[$t]=$(( ${CRASHES[$t]:-0} + 1 ))
+    if [ "$t" = dnsvakt ]; then
+      echo "=== bench: dnsvakt (pid $pid) found dead before run rep=$rep mix=$mix at $(date -u +%T); restarting ===" >> "$WORK/dnsvakt.log"
+      start_dnsvakt; pid=${PID[$t]}; wait_up "$t" "$port" || { printf '%s\t%s\t%s\tDEAD\n' "$rep" "$mix" "$t" >> "$RESULTS"; return; }
+    else
+      printf '%s\t%s\t%s\tDEAD\n' "$rep" "$mix" "$t" >> "$RESULTS"; return
+    fi
+  fi
   case $mix in
     blocked) qf="$WORK/q-blocked.txt"; pf="$WORK/p-blocked.txt" ;;
     cached)  qf="$WORK/q-cached.txt";  pf="$WORK/p-cached.txt" ;;
@@ -289,7 +316,9 @@ for rep in $(seq 1 "$REPS"); do
 done
 log "runs took $(( $(date +%s) - START )) s"
 
-for t in dnsvakt unbound dnsmasq; do alive "$t" || log "!! $t exited during the benchmark (see $WORK/$t.log)"; done
+for t in dnsvakt unbound dnsmasq; do
+  alive "$t" || { log "!! $t exited during the benchmark (see $WORK/$t.log)"; CRASHES[$t]=$(( ${CRASHES[$t]:-0} + 1 )); }
+done
 
 # ---------- 7. report ----------
 {
@@ -305,14 +334,19 @@ for t in dnsvakt unbound dnsmasq; do alive "$t" || log "!! $t exited during the 
   echo "kernel=$(uname -r)"
   echo "reps=$REPS"; echo "secs=$SECS"; echo "clients=$CLIENTS"; echo "probe_qps=$PROBE_QPS"; echo "probe_secs=$PROBE_SECS"
   echo "blocked_names=$NBLOCK"
+  echo "list_files=${LIST_FILES[*]}"
+  echo "loadavg_start=$LOAD_START"
+  echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "pinned=$([ -n "$PIN_SRV" ] && echo yes || echo no)"
   echo "dnsvakt_log_lines=$(grep -c . "$WORK/dnsvakt.log" || true)"
+  echo "crashes=dnsvakt ${CRASHES[dnsvakt]:-0}, unbound ${CRASHES[unbound]:-0}, dnsmasq ${CRASHES[dnsmasq]:-0}"
+  echo "dnsvakt_errors=$(grep -m1 -oE 'Error \[[A-Z_]+\][^\n]*|"level":(50|60)[^}]*' "$WORK/dnsvakt.log" | head -1 | tr -d '\n' | cut -c1-200)"
 } > "$WORK/meta.env"
 cp "$RESULTS" bench/configs/last-results.tsv
 cp "$WORK/meta.env" bench/configs/last-meta.env
 if [ -s "$WORK/dnsvakt.log" ]; then
   log "dnsvakt log (first 20 lines):"; head -20 "$WORK/dnsvakt.log" >&2
-  head -50 "$WORK/dnsvakt.log" > bench/configs/last-dnsvakt.log
+  head -200 "$WORK/dnsvakt.log" > bench/configs/last-dnsvakt.log
 else
   : > bench/configs/last-dnsvakt.log
 fi

@@ -9,6 +9,7 @@ import { isDnsvaktError } from './errors.js'
 import { handleSignals, startService } from './serve.js'
 import { VERSION } from './version.js'
 import { runCheckConfig, runExplain } from './commands.js'
+import { runLintLists } from './commands/lint-lists-command.js'
 
 const HELP = `dnsvakt ${VERSION}: DNS enforcement gateway (TikTok, Telegram and DNS-bypass blocking)
 
@@ -17,6 +18,8 @@ Usage:
   dnsvakt check-config FILE              validate a config file and its lists; exit 0 or 1, every problem listed
   dnsvakt explain NAME [--client IP] [--type A] [--config FILE]
                                          why NAME is (not) blocked for a client
+  dnsvakt lint-lists DIR [--against REV] [--max-shrink PERCENT]
+                                         check a blocklist folder (for its CI and pre-commit hook)
   dnsvakt --version | --help
 `
 
@@ -53,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
       if (args.length !== 1) return print(`explain needs exactly one NAME\n\n${HELP}`, 2, true)
       return runExplain(file, args[0], client, type)
     }
+    case 'lint-lists':
+      return runLintLists(args, process.stdout)
     default:
       return print(`unknown command "${command}"\n\n${HELP}`, 2, true)
   }

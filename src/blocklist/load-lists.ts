@@ -25,7 +25,7 @@ export interface LoadListsOptions {
   readonly now: number
 }
 
-const CATEGORY_FILE = /^([a-z0-9][a-z0-9-]*)(?:\.([a-z0-9-]+))?\.txt$/
+export const CATEGORY_FILE = /^([a-z0-9][a-z0-9-]*)(?:\.([a-z0-9-]+))?\.txt$/
 
 /** Reads and parses every list. Throws DNSVAKT_ERR_BLOCKLIST only when the folder itself is unusable. */
 export async function loadLists(opts: LoadListsOptions): Promise<PolicySnapshot> {

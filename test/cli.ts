@@ -1,0 +1,79 @@
+/**
+ * The dnsvakt command as a user runs it: a child process of the built CLI
+ * (compiled by `npm run build` into dist/ first), real sockets, real signals.
+ */
+import t from 'tap'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { udpAsk } from './fixtures/dns-client.js'
+import { startFakeUpstream } from './fixtures/fake-upstream.js'
+
+const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..')
+execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' })
+const cli = join(root, 'dist', 'cli.js')
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 30_000 })
+
+t.test('--version and --help', async (t) => {
+  const v = run('--version')
+  t.equal(v.status, 0)
+  t.match(v.stdout, /^\d+\.\d+\.\d+\n$/)
+  const h = run('--help')
+  t.equal(h.status, 0)
+  t.match(h.stdout, /check-config FILE/)
+  t.equal(run('frobnicate').status, 2)
+})
+
+t.test('check-config: the example passes; a broken file lists every problem', async (t) => {
+  const ok = run('check-config', 'deploy/dnsvakt.example.yaml')
+  t.equal(ok.status, 0, ok.stdout + ok.stderr)
+  t.match(ok.stdout, /OK/)
+  const dir = mkdtempSync(join(tmpdir(), 'dnsvakt-cli-'))
+  const bad = join(dir, 'bad.yaml')
+  writeFileSync(bad, 'listen:\n  dns: ["not-an-address"]\nupstream:\n  deadline: 3\ncolour: blue\n')
+  const r = run('check-config', bad)
+  t.equal(r.status, 1)
+  t.match(r.stdout, /listen\.dns\.0/)
+  t.match(r.stdout, /upstream\.deadline/)
+  t.match(r.stdout, /colour/)
+  writeFileSync(bad, 'groups:\n  staff:\n    networks: ["10.0.0.0/8"]\n    enforce: [tiktok, facebook]\n')
+  const r2 = run('check-config', bad)
+  t.equal(r2.status, 1)
+  t.match(r2.stdout, /groups\.staff\.enforce: no list for category "facebook"/)
+})
+
+t.test('explain says why, naming the list file and line', async (t) => {
+  const r = run('explain', 'www.tiktok.com')
+  t.equal(r.status, 0, r.stderr)
+  t.match(r.stdout, /Blocked: client 127\.0\.0\.1 is in group "default", which enforces "tiktok"; the name matches tiktok\.com \(tiktok\.txt:\d+\)/)
+  const ok = run('explain', 'example.org', '--client', '10.1.1.1')
+  t.match(ok.stdout, /Not blocked by name/)
+})
+
+t.test('serve: answers, reloads on SIGHUP, exits 0 on SIGTERM', async (t) => {
+  const up = await startFakeUpstream()
+  t.teardown(() => up.close())
+  const dir = mkdtempSync(join(tmpdir(), 'dnsvakt-cli-serve-'))
+  const port = 20000 + Math.floor(Math.random() * 20000)
+  const cfg = join(dir, 'dnsvakt.yaml')
+  writeFileSync(cfg, `listen:\n  dns: ["127.0.0.1:${port}"]\n  admin: ""\nupstream:\n  servers: ["127.0.0.1:${up.port}"]\nblocking:\n  dir: ${join(root, 'blocklists')}\n`)
+  const child = spawn(process.execPath, [cli, 'serve', '--config', cfg], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout.on('data', (d) => (out += d))
+  child.stderr.on('data', (d) => (out += d))
+  for (let i = 0; i < 100 && !out.includes('dnsvakt is serving'); i++) await new Promise((r) => setTimeout(r, 50))
+  t.match(out, /dnsvakt is serving/)
+  t.equal((await udpAsk(port, { name: 'tiktok.com' })).rcode, 'NXDOMAIN')
+  t.equal((await udpAsk(port, { name: 'example.test' })).rcode, 'NOERROR')
+  child.kill('SIGHUP')
+  for (let i = 0; i < 100 && !out.includes('lists reloaded'); i++) await new Promise((r) => setTimeout(r, 50))
+  t.match(out, /"trigger":"SIGHUP"/)
+  up.setRule('inflight.test', { delay: 300 })
+  const pending = udpAsk(port, { name: 'inflight.test' })
+  await new Promise((r) => setTimeout(r, 50))
+  child.kill('SIGTERM')
+  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)))
+  t.equal(code, 0, 'exit 0')
+  t.equal((await pending).rcode, 'NOERROR', 'the in-flight query was answered before exit')
+})
