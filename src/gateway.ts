@@ -207,9 +207,11 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
     config: loaded,
     reload: (trigger) => store.reload(trigger),
     async close(graceMs = 2000) {
-      await Promise.all([...udp.map((u) => u.close())])
+      // Stop taking queries, answer what is in flight (bounded by graceMs), then close the sockets.
+      for (const u of udp) u.stopReceiving()
       const tcpClosed = Promise.all(tcp.map((t) => t.close(graceMs)))
       await Promise.race([handler.drained(), new Promise((r) => setTimeout(r, graceMs).unref())])
+      await Promise.all(udp.map((u) => u.close()))
       await tcpClosed
       pool.close()
       for (const z of zonePools) z.pool.close()

@@ -6,7 +6,8 @@
  * refused. Expiry is checked when a query is decided, so an exemption stops
  * applying at its expiry time with no reload.
  */
-import { BlockList, isIP } from 'node:net'
+import { BlockList } from 'node:net'
+import { addNetwork } from '../policy/network-list.js'
 import { isSeq, LineCounter, parseDocument } from 'yaml'
 import type { ListProblem } from './parse-list-file.js'
 
@@ -48,7 +49,8 @@ export function parseExemptions(
   const doc: unknown = parsed.toJS()
   if (doc === null || doc === undefined) return { exemptions, problems }
   const list = (doc as { exemptions?: unknown }).exemptions
-  if (typeof doc !== 'object' || !Array.isArray(list ?? [])) {
+  const extraKeys = typeof doc === 'object' && !Array.isArray(doc) ? Object.keys(doc as object).filter((k) => k !== 'exemptions') : []
+  if (typeof doc !== 'object' || Array.isArray(doc) || !Array.isArray(list ?? []) || extraKeys.length > 0) {
     problems.push({ file, line: 0, text: '', message: 'expected a top-level key "exemptions" holding a list' })
     return { exemptions, problems }
   }
@@ -77,7 +79,7 @@ export function parseExemptions(
     if (unknownCats.length > 0) return bad(`unknown categor${unknownCats.length > 1 ? 'ies' : 'y'} ${unknownCats.join(', ')}`)
     if (e.expires === undefined || e.expires === null) return bad('"expires" is required: every exemption must end')
     const expiresAt = toTime(e.expires)
-    if (Number.isNaN(expiresAt)) return bad(`"expires" must be a date (2027-03-01) or a timestamp, got "${String(e.expires)}"`)
+    if (Number.isNaN(expiresAt)) return bad(`"expires" must be a date (2027-03-01) or a timestamp with its zone (2027-03-01T12:00:00Z), got "${String(e.expires)}"`)
     if (expiresAt > opts.now + opts.maxDurationMs) {
       const days = Math.round(opts.maxDurationMs / 86_400_000)
       return bad(`"expires" is more than ${days} days ahead (blocking.exemptions.maxDuration); renew it after a new assessment instead`)
@@ -98,15 +100,8 @@ export function parseExemptions(
 }
 
 function toNetwork(text: string): BlockList | null {
-  const [ip, bits, extra] = text.trim().split('/')
-  const family = isIP(ip)
-  if (family === 0 || extra !== undefined) return null
-  const max = family === 4 ? 32 : 128
-  const prefix = bits === undefined ? max : Number(bits)
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) return null
   const list = new BlockList()
-  list.addSubnet(ip, prefix, family === 4 ? 'ipv4' : 'ipv6')
-  return list
+  return addNetwork(list, text) < 0 ? null : list
 }
 
 /** A date alone means "through that day" (UTC); a timestamp is taken as written. */
@@ -114,7 +109,8 @@ function toTime(v: unknown): number {
   if (v instanceof Date) return isDateOnly(v) ? v.getTime() + 86_400_000 : v.getTime()
   if (typeof v !== 'string') return NaN
   if (/^\d{4}-\d{2}-\d{2}$/.test(v)) return Date.parse(`${v}T00:00:00Z`) + 86_400_000
-  return /^\d{4}-\d{2}-\d{2}T/.test(v) ? Date.parse(v) : NaN
+  // A timestamp must say its zone (Z or +01:00): the expiry must not depend on the host's time zone.
+  return /^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})$/.test(v) ? Date.parse(v) : NaN
 }
 
 const isDateOnly = (d: Date) => d.getUTCHours() === 0 && d.getUTCMinutes() === 0 && d.getUTCSeconds() === 0 && d.getUTCMilliseconds() === 0

@@ -213,7 +213,7 @@ export async function lintLists(opts: LintListsOptions): Promise<LintListsResult
       continue
     }
     if (kind.category === 'allow') {
-      error(file, 0, 'allow-category', `read as a category named "allow" whose names are BLOCKED, not as part of the allow list: only ${ALLOW_FILE} is the allow list`)
+      error(file, 0, 'allow-category', `the gateway refuses it (a reload with it fails): only ${ALLOW_FILE} is the allow list`)
     }
     let c = categories.get(kind.category)
     if (c === undefined) categories.set(kind.category, (c = { files: [], names: [], cidrs: [] }))

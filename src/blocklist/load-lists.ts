@@ -31,7 +31,8 @@ export const CATEGORY_FILE = /^([a-z0-9][a-z0-9-]*)(?:\.([a-z0-9-]+))?\.txt$/
 export async function loadLists(opts: LoadListsOptions): Promise<PolicySnapshot> {
   let names: string[]
   try {
-    names = (await readdir(opts.dir)).sort()
+    // Only regular files: a folder named like a list (archive.txt) is not a list.
+    names = (await readdir(opts.dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort()
   } catch (cause) {
     throw new DnsvaktError('DNSVAKT_ERR_BLOCKLIST', `cannot read list folder ${opts.dir}: ${(cause as Error).message}`, { cause })
   }
@@ -48,6 +49,10 @@ export async function loadLists(opts: LoadListsOptions): Promise<PolicySnapshot>
     const text = await readFile(join(opts.dir, file), 'utf8')
     hash.update(file).update('\0').update(text).update('\0')
     const [, category, part] = m
+    if (category === 'allow' && file !== 'allow.txt') {
+      problems.push({ file, line: 0, text: '', message: 'the allow list is allow.txt alone; this file would be neither allowed nor blocked' })
+      continue
+    }
     if (file === 'allow.txt') {
       const parsed = parseDomainList(text, file)
       problems.push(...parsed.problems)

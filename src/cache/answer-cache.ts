@@ -64,7 +64,8 @@ export class AnswerCache {
     const entry = new CacheEntry(answer, now, expiresAt, ttlMs > 0 ? expiresAt + this.opts.maxStale : expiresAt)
     if (ttlMs <= 0) return { entry, stored: false }
     this.lru.set(key, entry)
-    return { entry, stored: true }
+    // lru-cache silently refuses an entry larger than maxSize.
+    return { entry, stored: this.lru.has(key) }
   }
 
   /** How long an answer may be cached, ms; 0 when it must not be (SERVFAIL, TC, no TTL known). */

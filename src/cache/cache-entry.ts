@@ -52,8 +52,10 @@ export function renderEntry(entry: CacheEntry, q: Query, now: number, fixedTtl =
   const requestFlags = q.wire.readUInt16BE(2)
   // RFC 6840 s5.8: AD only to clients that asked for DNSSEC data (DO) or set AD themselves.
   const adAllowed = q.dnssecOk || (requestFlags & FLAG.AD) !== 0
-  const ad = adAllowed ? src.readUInt16BE(2) & FLAG.AD : 0
-  out.writeUInt16BE(replyFlags(requestFlags, entry.answer.rcode) | ad, 2)
+  const upstreamFlags = src.readUInt16BE(2)
+  const ad = adAllowed ? upstreamFlags & FLAG.AD : 0
+  // TC survives: a truncated answer must reach the client as truncated.
+  out.writeUInt16BE(replyFlags(requestFlags, entry.answer.rcode) | ad | (upstreamFlags & FLAG.TC), 2)
   q.wire.copy(out, 12, 12, q.questionEnd)
   const offsets = entry.answer.ttlOffsets
   if (fixedTtl >= 0) {

@@ -33,7 +33,10 @@ export function loadConfig(file: string | null): LoadedConfig {
       problems: [`cannot read ${file}`],
     })
   }
-  return finish(validate(parseYaml(text, file), file), file, dirname(resolve(file)))
+  const raw = parseYaml(text, file)
+  // blocking.dir left out means the shipped lists; written out, it is relative to the config file.
+  const dirGiven = (raw as { blocking?: { dir?: unknown } } | null)?.blocking?.dir !== undefined
+  return finish(validate(raw, file), file, dirGiven ? dirname(resolve(file)) : PACKAGE_ROOT)
 }
 
 /** Validates an already parsed object (tests and check-config use this too). */
@@ -83,6 +86,7 @@ function crossCheck(c: Config): string[] {
   return problems
 }
 
+/** `base`: the folder blocking.dir is relative to. */
 function finish(config: Config, file: string | null, base: string): LoadedConfig {
   const abs = (p: string, from: string) => (isAbsolute(p) ? p : resolve(from, p))
   const blocklistDir = abs(config.blocking.dir, base)

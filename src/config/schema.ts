@@ -6,6 +6,8 @@
  */
 import { isIP } from 'node:net'
 import { z } from 'zod'
+import { isNetwork } from '../policy/network-list.js'
+import { parseAddress } from '../blocklist/ip-ranges.js'
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
@@ -53,12 +55,7 @@ export const hostPort = (defaultPort: number) =>
     return bareV6 ? { address: text, port: defaultPort } : { address, port }
   })
 
-const CIDR = z.string().refine((text) => {
-  const [ip, bits, extra] = text.split('/')
-  const family = isIP(ip)
-  const n = Number(bits)
-  return extra === undefined && family !== 0 && Number.isInteger(n) && n >= 0 && n <= (family === 4 ? 32 : 128)
-}, 'expected a network in CIDR form such as "10.0.0.0/8" or "fc00::/7"')
+const CIDR = z.string().refine(isNetwork, 'expected a network in CIDR form such as "10.0.0.0/8" or "fc00::/7" (or a single address)')
 
 const CATEGORY = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'category names are list file stems: lower-case letters, digits and "-"')
 
@@ -139,8 +136,8 @@ export const configSchema = z.strictObject({
       mode: z.enum(['nxdomain', 'nodata', 'null', 'refused', 'sinkhole']).default('nxdomain'),
       sinkhole: z
         .strictObject({
-          ipv4: z.string().refine((t) => isIP(t) === 4, 'expected an IPv4 address').nullable().default(null),
-          ipv6: z.string().refine((t) => isIP(t) === 6, 'expected an IPv6 address').nullable().default(null),
+          ipv4: z.string().refine((t) => isIP(t) === 4 && parseAddress(t) !== null, 'expected an IPv4 address').nullable().default(null),
+          ipv6: z.string().refine((t) => isIP(t) === 6 && parseAddress(t) !== null, 'expected an IPv6 address').nullable().default(null),
         })
         .prefault({}),
       ttl: duration.default(300_000),

@@ -6,6 +6,7 @@
 import type { Query } from '../pipeline/query.js'
 import { CLASS_IN, EDE, RCODE, TYPE } from './constants.js'
 import { type Ede, makeEde, optLength, startReply, writeOpt } from './build-reply.js'
+import { parseAddress } from '../blocklist/ip-ranges.js'
 
 export type BlockMode = 'nxdomain' | 'nodata' | 'null' | 'refused' | 'sinkhole'
 
@@ -67,17 +68,9 @@ export function makeBlockAnswerPlan(opts: {
 }
 
 function addressBytes(text: string, size: 4 | 16): Buffer {
-  const out = Buffer.alloc(size)
-  if (size === 4) {
-    text.split('.').forEach((p, i) => (out[i] = Number(p)))
-    return out
-  }
-  const [head, tail = ''] = text.includes('::') ? text.split('::') : [text, '']
-  const h = head ? head.split(':') : []
-  const t = tail ? tail.split(':') : []
-  const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t]
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g || '0', 16), i * 2))
-  return out
+  const bytes = parseAddress(text)
+  if (bytes === null || bytes.length !== size) throw new Error(`not an IPv${size === 4 ? 4 : 6} address: ${text}`)
+  return Buffer.from(bytes)
 }
 
 /**

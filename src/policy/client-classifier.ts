@@ -6,6 +6,7 @@
  */
 import { BlockList, isIPv4 } from 'node:net'
 import type { Exemption } from '../blocklist/exemptions.js'
+import { addNetwork } from './network-list.js'
 import type { PolicySnapshot } from '../blocklist/policy-snapshot.js'
 
 export interface GroupConfig {
@@ -80,10 +81,9 @@ export class ClientClassifier {
 export const unmapV4 = (address: string): string =>
   address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address
 
+/** Config networks were validated by the schema; an invalid one here is a programming error. */
 function addCidr(list: BlockList, cidr: string): number {
-  const [ip, bits] = cidr.split('/')
-  const family = isIPv4(ip) ? 'ipv4' : 'ipv6'
-  const prefix = bits === undefined ? (family === 'ipv4' ? 32 : 128) : Number(bits)
-  list.addSubnet(ip, prefix, family)
+  const prefix = addNetwork(list, cidr)
+  if (prefix < 0) throw new Error(`invalid network "${cidr}" reached the classifier`)
   return prefix
 }

@@ -20,6 +20,7 @@ class Connection implements ReplySink {
   private buffered: Buffer | null = null
   private inFlight = 0
   private closed = false
+  private closing = false
 
   constructor(
     private readonly socket: Socket,
@@ -48,11 +49,24 @@ class Connection implements ReplySink {
     framed.writeUInt16BE(wire.length, 0)
     wire.copy(framed, 2)
     this.socket.write(framed)
-    if (this.inFlight < this.maxInFlight && this.socket.isPaused()) this.socket.resume()
+    if (this.closing) this.endIfIdle()
+    else if (this.inFlight < this.maxInFlight && this.socket.isPaused()) this.socket.resume()
   }
 
   dropped(): void {
     this.inFlight--
+    if (this.closing) this.endIfIdle()
+  }
+
+  /** Shutdown: read no more queries, end the connection once the ones in flight are answered. */
+  closeWhenIdle(): void {
+    this.closing = true
+    this.socket.pause()
+    this.endIfIdle()
+  }
+
+  private endIfIdle(): void {
+    if (this.inFlight <= 0 && !this.closed) this.socket.end()
   }
 
   /** No query waiting for an answer. */
@@ -66,7 +80,7 @@ class Connection implements ReplySink {
 }
 
 export class TcpListener {
-  private readonly sockets = new Set<Socket>()
+  private readonly connections = new Map<Socket, Connection>()
 
   private constructor(private readonly server: Server) {}
 
@@ -87,7 +101,7 @@ export class TcpListener {
 
   private accept(socket: Socket, handler: QueryHandler, opts: TcpListenerOptions): void {
     const conn = new Connection(socket, handler, opts.maxInFlightPerConnection ?? 100)
-    this.sockets.add(socket)
+    this.connections.set(socket, conn)
     opts.onConnections?.(1)
     // RFC 7766 s6.2.3: close idle connections; the client reconnects when it needs to.
     socket.setTimeout(opts.idleTimeoutMs, () => {
@@ -97,7 +111,7 @@ export class TcpListener {
     socket.on('error', () => socket.destroy())
     socket.on('close', () => {
       conn.markClosed()
-      this.sockets.delete(socket)
+      this.connections.delete(socket)
       opts.onConnections?.(-1)
     })
   }
@@ -107,14 +121,14 @@ export class TcpListener {
     return typeof a === 'object' && a !== null ? a.port : 0
   }
 
-  /** Stops accepting; open connections are ended once `graceMs` has passed. */
+  /** Stops accepting; each connection ends once its queries are answered, or is cut after `graceMs`. */
   close(graceMs = 0): Promise<void> {
     return new Promise((resolve) => {
       this.server.close(() => resolve())
       setTimeout(() => {
-        for (const s of this.sockets) s.destroy()
+        for (const s of this.connections.keys()) s.destroy()
       }, graceMs).unref()
-      for (const s of this.sockets) s.end()
+      for (const c of this.connections.values()) c.closeWhenIdle()
     })
   }
 }

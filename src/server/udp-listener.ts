@@ -8,6 +8,13 @@ import { isIPv6 } from 'node:net'
 import type { QueryHandler, ReplySink } from './query-handler.js'
 
 export class UdpListener implements ReplySink {
+  /** Answers handed to the kernel but not yet sent; close() waits for them. */
+  private sending = 0
+  /** One shared callback, so a send allocates no closure. */
+  private readonly sent = () => {
+    this.sending--
+  }
+
   private constructor(private readonly socket: Socket) {}
 
   static bind(address: string, port: number, handler: QueryHandler, receiveBuffer: number): Promise<UdpListener> {
@@ -32,7 +39,13 @@ export class UdpListener implements ReplySink {
   }
 
   send(wire: Buffer, address: string, port: number): void {
-    this.socket.send(wire, port, address)
+    this.sending++
+    this.socket.send(wire, port, address, this.sent)
+  }
+
+  /** Stops taking queries but keeps the socket open, so answers still in flight can be sent. */
+  stopReceiving(): void {
+    this.socket.removeAllListeners('message')
   }
 
   get port(): number {
@@ -43,7 +56,9 @@ export class UdpListener implements ReplySink {
     return this.socket.address().address
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    // Let answers already handed to send() go out first (bounded: a few event-loop turns).
+    for (let i = 0; i < 100 && this.sending > 0; i++) await new Promise((r) => setImmediate(r))
     return new Promise((resolve) => {
       try {
         this.socket.close(() => resolve())

@@ -7,6 +7,7 @@
 import type { Query } from '../pipeline/query.js'
 import type { AnswerReply, ExemptReason, Next, Reply, Stage } from '../pipeline/types.js'
 import { type BlockResponder, withExemption } from '../policy/block-responder.js'
+import { hitBit, hitStart } from '../blocklist/policy-snapshot.js'
 
 /**
  * Names that tell clients about the network itself, answered locally for
@@ -35,13 +36,13 @@ export class PolicyStage implements Stage {
     const hit = blocking === 0 ? -1 : snap.matchName(name, blocking)
     if (hit >= 0) {
       if (snap.allowed(name)) return next(q)
-      return this.responder.reply(q, snap.categoryAt(hit >> 8).name, 'name', name.slice(hit & 0xff))
+      return this.responder.reply(q, snap.categoryAt(hitBit(hit)).name, 'name', name.slice(hitStart(hit)))
     }
     if (q.exemptMask === 0) return next(q)
     // Nothing blocks it now; would it have been blocked but for an exemption?
     const lifted = snap.matchName(name, q.exemptMask)
     if (lifted < 0 || snap.allowed(name)) return next(q)
-    const reason = exemptionReason(q, snap.categoryAt(lifted >> 8).name)
+    const reason = exemptionReason(q, snap.categoryAt(hitBit(lifted)).name)
     const r = next(q)
     return r instanceof Promise
       ? r.then((x) => (x.kind === 'answer' ? withExemption(x, reason) : x))

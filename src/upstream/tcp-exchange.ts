@@ -1,50 +1,144 @@
 /**
- * One DNS query over TCP (RFC 1035 s4.2.2, RFC 7766): 2-byte length framing,
- * the reply reassembled across any chunk boundaries, validated like UDP (ID
- * and question). A connection per exchange: TCP is the fallback path (after
- * TC=1) and for tcp:// upstreams, not the common one.
+ * One DNS query over TCP: the 2-byte length prefix of RFC 1035 s4.2.2 and
+ * RFC 7766 s8, replies reassembled across any chunk boundaries, and the same
+ * checks as UDP (fresh crypto ID, QR, question byte for byte); a message that
+ * fails them is ignored and reported while we keep reading. The source
+ * address cannot be forged on an established connection, so 'wrong-source'
+ * does not occur here.
+ *
+ * One connection per exchange: TCP is the fallback path (after a UDP reply
+ * with TC=1) and the path of tcp-only upstreams, not the common one. RFC 7766
+ * s6.2.1 would have us reuse and pipeline connections; worth doing if a
+ * tcp-only upstream ever carries real load.
  */
-import { randomInt } from 'node:crypto'
+import { randomInt as cryptoRandomInt } from 'node:crypto'
 import { connect } from 'node:net'
 import { DnsvaktError } from '../errors.js'
 import { findQuestionEnd } from '../dns/build-reply.js'
+import { checkReply, type IgnoredReason, type UpstreamTarget } from './udp-exchange.js'
 
-export function tcpExchange(address: string, port: number, query: Buffer, timeoutMs: number): Promise<Buffer> {
-  const id = randomInt(0, 0x10000)
+/**
+ * Splits a TCP byte stream into DNS messages. A message that arrives whole in
+ * one chunk is handed out as a view of that chunk (no copy); one split across
+ * chunks is gathered into a buffer of its announced length, so byte-by-byte
+ * delivery costs O(n), not O(n^2).
+ */
+export class FrameReader {
+  /** The first length byte, when a chunk ended between the two. */
+  private head = -1
+  private body: Buffer | undefined
+  private filled = 0
+
+  /** Feeds one chunk; calls onMessage per complete message and stops early when it returns true. */
+  push(chunk: Buffer, onMessage: (msg: Buffer) => boolean): void {
+    let o = 0
+    while (o < chunk.length) {
+      if (this.body === undefined) {
+        let len: number
+        if (this.head >= 0) {
+          len = (this.head << 8) | chunk[o]
+          this.head = -1
+          o += 1
+        } else if (chunk.length - o >= 2) {
+          len = chunk.readUInt16BE(o)
+          o += 2
+        } else {
+          this.head = chunk[o]
+          return
+        }
+        if (chunk.length - o >= len) {
+          const msg = chunk.subarray(o, o + len)
+          o += len
+          if (onMessage(msg)) return
+          continue
+        }
+        this.body = Buffer.allocUnsafe(len)
+        this.filled = 0
+      }
+      const n = Math.min(this.body.length - this.filled, chunk.length - o)
+      chunk.copy(this.body, this.filled, o, o + n)
+      this.filled += n
+      o += n
+      if (this.filled === this.body.length) {
+        const msg = this.body
+        this.body = undefined
+        if (onMessage(msg)) return
+      }
+    }
+  }
+}
+
+export interface TcpExchangeOptions {
+  readonly timeoutMs: number
+  readonly onIgnored?: (reason: IgnoredReason) => void
+  /** Uniform integer in [0, max): defaults to crypto.randomInt. */
+  readonly randomInt?: (max: number) => number
+  readonly localAddress?: string
+  /** Aborting destroys the connection and rejects (the pool's close()). */
+  readonly signal?: AbortSignal
+}
+
+/**
+ * Sends a copy of `query` with a fresh ID over a new connection; resolves with
+ * the first reply that passes the checks. Rejects with
+ * DNSVAKT_ERR_UPSTREAM_TIMEOUT, _NETWORK (refused, reset, closed early), or
+ * _ANSWER when the upstream closed after sending only invalid replies.
+ * The socket is destroyed on every outcome.
+ */
+export function tcpExchange(query: Buffer, target: UpstreamTarget, opts: TcpExchangeOptions): Promise<Buffer> {
+  const label = `${target.address}:${target.port}`
+  const questionEnd = findQuestionEnd(query)
+  if (questionEnd < 0 || query.length > 0xffff) {
+    return Promise.reject(new DnsvaktError('DNSVAKT_ERR_MALFORMED', 'upstream query needs exactly one well-formed question and at most 65535 bytes'))
+  }
+  if (opts.signal?.aborted) return Promise.reject(new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', `TCP to ${label}: aborted`))
   const framed = Buffer.allocUnsafe(2 + query.length)
   framed.writeUInt16BE(query.length, 0)
   query.copy(framed, 2)
-  framed.writeUInt16BE(id, 2)
-  const qEnd = findQuestionEnd(query)
-  const question = query.subarray(12, qEnd > 0 ? qEnd : query.length)
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: address, port, noDelay: true })
-    let buffered = Buffer.alloc(0)
-    let done = false
-    const finish = (err: Error | null, wire?: Buffer) => {
-      if (done) return
-      done = true
+  framed.writeUInt16BE((opts.randomInt ?? cryptoRandomInt)(0x10000), 2)
+  const sent = framed.subarray(2)
+
+  return new Promise<Buffer>((resolve, reject) => {
+    let settled = false
+    let ignored = 0
+    let timer: NodeJS.Timeout | undefined
+    const socket = connect({ host: target.address, port: target.port, localAddress: opts.localAddress })
+    const onAbort = () => done(new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', `TCP to ${label}: aborted`))
+    function done(err: Error | undefined, reply?: Buffer): void {
+      if (settled) return
+      settled = true
       clearTimeout(timer)
+      opts.signal?.removeEventListener('abort', onAbort)
       socket.destroy()
       if (err) reject(err)
-      else resolve(wire!)
+      else resolve(reply!)
     }
-    const timer = setTimeout(
-      () => finish(new DnsvaktError('DNSVAKT_ERR_UPSTREAM_TIMEOUT', `no TCP answer from ${address}:${port} within ${timeoutMs} ms`)),
-      timeoutMs,
-    )
-    socket.on('connect', () => socket.write(framed))
-    socket.on('data', (chunk) => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
-      while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
-        const msg = buffered.subarray(2, 2 + buffered.readUInt16BE(0))
-        buffered = buffered.subarray(2 + msg.length)
-        if (msg.length >= 12 + question.length && msg.readUInt16BE(0) === id && question.equals(msg.subarray(12, 12 + question.length))) {
-          return finish(null, Buffer.from(msg))
+    timer = setTimeout(() => done(new DnsvaktError('DNSVAKT_ERR_UPSTREAM_TIMEOUT', `no TCP answer from ${label} within ${opts.timeoutMs} ms`)), opts.timeoutMs)
+    opts.signal?.addEventListener('abort', onAbort, { once: true })
+    socket.setNoDelay(true)
+    const reader = new FrameReader()
+    socket.on('data', (chunk: Buffer) =>
+      reader.push(chunk, (msg) => {
+        const bad = checkReply(sent, questionEnd, msg)
+        if (bad === undefined) {
+          // A copy: the view may share a large chunk that a cache would otherwise keep alive.
+          done(undefined, Buffer.from(msg))
+          return true
         }
-      }
-    })
-    socket.on('error', (e) => finish(new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', `TCP to ${address}:${port}: ${e.message}`, { cause: e })))
-    socket.on('close', () => finish(new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', `TCP to ${address}:${port} closed before an answer`)))
+        ignored++
+        opts.onIgnored?.(bad)
+        return false
+      }),
+    )
+    socket.on('error', (e) => done(new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', `TCP to ${label}: ${e.message}`, { cause: e })))
+    socket.on('close', () =>
+      done(
+        ignored > 0
+          ? new DnsvaktError('DNSVAKT_ERR_UPSTREAM_ANSWER', `TCP to ${label}: closed after ${ignored} invalid ${ignored === 1 ? 'reply' : 'replies'}`)
+          : new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', `TCP to ${label}: closed before an answer`),
+      ),
+    )
+    // Queued by net until the connection is up.
+    socket.write(framed)
   })
 }

@@ -1,5 +1,7 @@
 import t from 'tap'
 import { BlockList, isIP } from 'node:net'
+import { getHeapSpaceStatistics } from 'node:v8'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { IpRangeSet, parseAddress, parseCidr } from '../../src/blocklist/ip-ranges.js'
 
 const prng = (seed: number): (() => number) => () => {
@@ -149,6 +151,36 @@ t.test('agrees with node:net BlockList on random ranges and addresses', async (t
   // Each family gets 5,000 queries: both must see hits and misses for the comparison to mean anything.
   t.ok(hits.ipv4 > 100 && hits.ipv4 < 4_800, `IPv4 hits and misses are exercised (${hits.ipv4} hits)`)
   t.ok(hits.ipv6 > 100 && hits.ipv6 < 4_800, `IPv6 hits and misses are exercised (${hits.ipv6} hits)`)
+})
+
+t.test('wire-bytes lookups allocate nothing, on a hit or a miss', async (t) => {
+  // Measured, not timed: young-generation bytes and garbage collections across 200,000 calls each.
+  const set = IpRangeSet.fromCidrs(['91.108.4.0/22', '149.154.160.0/20', '2001:67c:4e8::/48', '2a0a:f280::/32'])
+  const records = ['149.154.167.50', '8.8.8.8', '2001:67c:4e8::1', '2001:db8::1', '::ffff:149.154.167.50', '2a0a:f281::1']
+  const wire = Buffer.concat(records.map((a) => Buffer.from(parseAddress(a) ?? new Uint8Array(16)))) // a v4 record is 4 bytes
+  const offsets = { v4: [0, 4], v6: [8, 24, 40, 56] }
+  const expectedHits = { v4: 1, v6: 2 }
+  let collections = 0
+  const observer = new PerformanceObserver((list) => { collections += list.getEntries().length })
+  observer.observe({ entryTypes: ['gc'] })
+  const newSpace = (): number => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_used_size ?? 0
+  const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20))
+  for (const family of ['v4', 'v6'] as const) {
+    const check = family === 'v4' ? (o: number) => set.containsV4(wire, o) : (o: number) => set.containsV6(wire, o)
+    let found = 0
+    const at = offsets[family]
+    for (let r = 0; r < 20_000; r++) for (let i = 0; i < at.length; i++) if (check(at[i]) !== null) found++ // warm up
+    await settle()
+    const collectionsBefore = collections
+    const before = newSpace()
+    for (let r = 0; r < 50_000; r++) for (let i = 0; i < at.length; i++) if (check(at[i]) !== null) found++
+    const grown = newSpace() - before
+    await settle()
+    t.equal(collections - collectionsBefore, 0, `${family}: no garbage collection`)
+    t.ok(grown < 64 * 1024, `${family}: young generation grew ${grown} bytes`)
+    t.equal(found, 70_000 * expectedHits[family], `${family}: hits and misses both ran`)
+  }
+  observer.disconnect()
 })
 
 /** BlockList wants the network address, so the host bits are cleared (by our parser) and rendered independently. */

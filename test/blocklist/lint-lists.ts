@@ -239,7 +239,7 @@ t.test('file names: the gateway\'s own rules', async (t) => {
   })
   const r = await lintLists({ dir })
   t.same(brief(r.errors), ['allow.extra.txt:0 allow-category'])
-  t.match(r.errors[0].message, /BLOCKED/)
+  t.match(r.errors[0].message, /only allow\.txt is the allow list/)
   t.same(brief(r.warnings), ['TikTok.txt:0 ignored-file', 'empty.txt:0 empty', 'tiktok.extra.part.txt:0 ignored-file'])
   t.same(r.counts, { allow: 1, empty: 0, tiktok: 1 })
 

@@ -228,7 +228,7 @@ t.test('malformedReply', async (t) => {
       t.equal(p.flag_qr, true, `${what}: QR`)
       t.equal(p.rcode, dnsRcodes.toString(rcode), `${what}: rcode`)
       t.equal(p.questions!.length, withQuestion ? 1 : 0, `${what}: question echoed only when well formed`)
-      if (withQuestion) t.same(p.questions, decode(wire).questions.slice(0, 1), `${what}: the question`)
+      if (withQuestion) t.same(p.questions, decode(wire).questions!.slice(0, 1), `${what}: the question`)
       t.equal(p.answers!.length + p.authorities!.length + p.additionals!.length, 0, `${what}: no records, no OPT`)
     }
   })
