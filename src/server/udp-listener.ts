@@ -7,6 +7,15 @@ import { createSocket, type Socket } from 'node:dgram'
 import { isIPv6 } from 'node:net'
 import type { QueryHandler, ReplySink } from './query-handler.js'
 
+/**
+ * Replies always go to an IP literal (the client's source address), so the
+ * name lookup dgram does before every send is answered synchronously here;
+ * Node's default defers it with process.nextTick, one extra tick per answer.
+ */
+const literalLookup = (address: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void => {
+  callback(null, address, isIPv6(address) ? 6 : 4)
+}
+
 export class UdpListener implements ReplySink {
   /** Answers handed to the kernel but not yet sent; close() waits for them. */
   private sending = 0
@@ -18,7 +27,7 @@ export class UdpListener implements ReplySink {
   private constructor(private readonly socket: Socket) {}
 
   static bind(address: string, port: number, handler: QueryHandler, receiveBuffer: number): Promise<UdpListener> {
-    const socket = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4', ipv6Only: isIPv6(address) })
+    const socket = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4', ipv6Only: isIPv6(address), lookup: literalLookup })
     const listener = new UdpListener(socket)
     return new Promise((resolve, reject) => {
       socket.once('error', reject)

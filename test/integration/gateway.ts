@@ -233,3 +233,13 @@ t.test('an exemption lifts one category for one client until it expires', async 
   h.clock.ms = Date.UTC(2026, 10, 24, 0, 0, 1)
   t.equal((await udpAsk(h.port, { name: 'web.telegram.org' })).rcode, 'NXDOMAIN', 'expired: blocked again with no reload (also the cached answer)')
 })
+
+t.test('IPv6 listener: UDP and TCP on [::1]', async (t) => {
+  const h = await startHarness({ listen: { dns: ['[::1]:0'], admin: '' } })
+  t.teardown(() => h.close())
+  const r = await udpAsk(h.port, { name: 'v6.example.test' }, 4000, '::1')
+  t.same(aOf(r), ['192.0.2.1'])
+  t.equal((await udpAsk(h.port, { name: 'tiktok.com' }, 4000, '::1')).rcode, 'NXDOMAIN')
+  const [tcp] = await tcpAskMany(h.port, [encodeQuery({ name: 'v6tcp.example.test', id: 9 })], {}, '::1')
+  t.equal(decode(tcp).id, 9)
+})
