@@ -12,9 +12,11 @@ import type { QueryHandler, ReplySink } from './query-handler.js'
  * name lookup dgram does before every send is answered synchronously here;
  * Node's default defers it with process.nextTick, one extra tick per answer.
  */
-const literalLookup = (address: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void => {
-  callback(null, address, isIPv6(address) ? 6 : 4)
-}
+const literalLookup =
+  (family: 4 | 6) =>
+  (address: string, _family: unknown, callback: (err: Error | null, address: string, family: number) => void): void => {
+    callback(null, address, family)
+  }
 
 export class UdpListener implements ReplySink {
   /** Answers handed to the kernel but not yet sent; close() waits for them. */
@@ -27,7 +29,9 @@ export class UdpListener implements ReplySink {
   private constructor(private readonly socket: Socket) {}
 
   static bind(address: string, port: number, handler: QueryHandler, receiveBuffer: number): Promise<UdpListener> {
-    const socket = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4', ipv6Only: isIPv6(address), lookup: literalLookup })
+    const v6 = isIPv6(address)
+    // An IPv6 listener is ipv6Only, so its clients (and reply addresses) are IPv6; an IPv4 one's are IPv4.
+    const socket = createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6, lookup: literalLookup(v6 ? 6 : 4) })
     const listener = new UdpListener(socket)
     return new Promise((resolve, reject) => {
       socket.once('error', reject)
