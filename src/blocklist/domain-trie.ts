@@ -34,6 +34,15 @@ const slotHash = (parent: number, h: number): number => {
   return x ^ (x >>> 13)
 }
 
+/** A DomainTrie's data (see toData). */
+export interface TrieData {
+  readonly nodes: Int32Array
+  readonly chars: Uint8Array
+  readonly table: Int32Array
+  readonly size: number
+  readonly nodeCount: number
+}
+
 export class DomainTrie {
   private constructor(
     private readonly nodes: Int32Array,
@@ -56,6 +65,19 @@ export class DomainTrie {
     for (const raw of names) b.insert(normaliseEntry(raw))
     b.dropOrphans()
     return new DomainTrie(b.nodes, b.chars, b.table, b.size, b.count - 1)
+  }
+
+  /**
+   * The trie as plain typed arrays, so it can be built in a worker thread and
+   * moved to the main thread without a copy (postMessage with a transfer list).
+   */
+  toData(): TrieData {
+    return { nodes: this.nodes, chars: this.chars, table: this.table, size: this.size, nodeCount: this.nodeCount }
+  }
+
+  /** The inverse of toData(); the arrays are used as they are (never copied, never changed). */
+  static fromData(d: TrieData): DomainTrie {
+    return new DomainTrie(d.nodes, d.chars, d.table, d.size, d.nodeCount)
   }
 
   /**

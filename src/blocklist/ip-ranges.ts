@@ -75,6 +75,11 @@ export class IpRangeSet {
   }
 
   /** The CIDR holding the IPv4 address in bytes[offset..offset+4), or null. */
+  /** The ranges kept, as written (a set rebuilt from them is the same set). */
+  toCidrs(): string[] {
+    return [...this.v4Text, ...this.v6Text]
+  }
+
   containsV4(bytes: Uint8Array, offset: number): string | null {
     if (offset < 0 || offset + 4 > bytes.length) throw outOfBounds(offset, 4, bytes.length)
     return this.findV4(readWord(bytes, offset))

@@ -6,7 +6,8 @@
  * arrive meanwhile coalesce into one more run.
  */
 import { DnsvaktError } from '../errors.js'
-import { loadLists, type LoadListsOptions } from './load-lists.js'
+import type { LoadListsOptions } from './load-lists.js'
+import { loadListsInWorker } from './load-lists-in-worker.js'
 import type { PolicySnapshot } from './policy-snapshot.js'
 
 export interface ReloadResult {
@@ -16,6 +17,9 @@ export interface ReloadResult {
   readonly problems: readonly string[]
   readonly changed: boolean
 }
+
+/** Reads the lists into a snapshot: in a worker thread by default, so reloads never stall answers. */
+export type ListLoader = (opts: LoadListsOptions) => Promise<PolicySnapshot>
 
 export interface PolicyStoreEvents {
   onReload?(result: ReloadResult, trigger: string, snapshot: PolicySnapshot): void
@@ -30,6 +34,7 @@ export class PolicyStore {
     first: PolicySnapshot,
     private readonly options: () => LoadListsOptions,
     private events: PolicyStoreEvents,
+    private readonly loader: ListLoader,
   ) {
     this.current = first
   }
@@ -38,12 +43,12 @@ export class PolicyStore {
    * First load. Bad lines are left out and reported (there is no older good
    * state to fall back on), but a folder with no list at all is refused.
    */
-  static async open(options: () => LoadListsOptions, events: PolicyStoreEvents = {}): Promise<PolicyStore> {
-    const snapshot = await loadLists(options())
+  static async open(options: () => LoadListsOptions, events: PolicyStoreEvents = {}, loader: ListLoader = loadListsInWorker): Promise<PolicyStore> {
+    const snapshot = await loader(options())
     if (snapshot.categories.length === 0) {
       throw new DnsvaktError('DNSVAKT_ERR_BLOCKLIST', `no list files (<category>.txt) in ${options().dir}`)
     }
-    return new PolicyStore(snapshot, options, events)
+    return new PolicyStore(snapshot, options, events, loader)
   }
 
   /** Where reload results go (metrics, logs); set once the gateway is wired. */
@@ -81,7 +86,7 @@ export class PolicyStore {
     const old = this.current
     let next: PolicySnapshot
     try {
-      next = await loadLists(this.options())
+      next = await this.loader(this.options())
     } catch (e) {
       return this.report({ ok: false, version: old.version, problems: [(e as Error).message], changed: false }, trigger, old)
     }
