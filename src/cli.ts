@@ -3,7 +3,11 @@
  * The dnsvakt command: serve (default), check-config, explain, lint-lists.
  * The only file with process side effects (exit codes, signals, stdout).
  */
+import cluster from 'node:cluster'
+import { availableParallelism } from 'node:os'
 import pino from 'pino'
+import { runPrimary } from './cluster/primary.js'
+import { runWorker } from './cluster/worker.js'
 import { loadConfig } from './config/load-config.js'
 import { isDnsvaktError } from './errors.js'
 import { handleSignals, startService } from './serve.js'
@@ -42,9 +46,15 @@ async function main(argv: string[]): Promise<number> {
       const file = option(args, '--config')
       if (args.length > 0) return print(`unexpected argument(s): ${args.join(' ')}\n\n${HELP}`, 2, true)
       const loaded = loadConfig(file)
-      const log = pino({ level: loaded.config.log.level, base: { service: 'dnsvakt' } })
-      const service = await startService(loaded, { logger: log })
-      handleSignals(service, log)
+      const workers = loaded.config.workers === 'auto' ? availableParallelism() : loaded.config.workers
+      if (workers > 1 && cluster.isPrimary) {
+        await runPrimary(loaded, pino({ level: loaded.config.log.level, base: { service: 'dnsvakt', role: 'primary' } }), workers)
+      } else if (cluster.isWorker) {
+        await runWorker(loaded, pino({ level: loaded.config.log.level, base: { service: 'dnsvakt', worker: cluster.worker?.id } }))
+      } else {
+        const log = pino({ level: loaded.config.log.level, base: { service: 'dnsvakt' } })
+        handleSignals(await startService(loaded, { logger: log }), log)
+      }
       return -1
     }
     case 'check-config':

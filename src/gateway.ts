@@ -9,7 +9,7 @@ import { makeBlockAnswerPlan } from './dns/build-block-reply.js'
 import { AnswerCache } from './cache/answer-cache.js'
 import type { LoadedConfig } from './config/load-config.js'
 import type { UpstreamServer } from './config/schema.js'
-import { PolicyStore, type ReloadResult } from './blocklist/policy-store.js'
+import { type ListLoader, PolicyStore, type ReloadResult } from './blocklist/policy-store.js'
 import type { PolicySnapshot } from './blocklist/policy-snapshot.js'
 import { compose } from './pipeline/compose.js'
 import { orderStages } from './pipeline/stage-order.js'
@@ -41,6 +41,8 @@ export interface GatewayDeps {
   /** Destination of the decision log (defaults to the logger's). */
   readonly decisionLogger?: Logger
   readonly registry?: Registry
+  /** How lists are read (default: in a worker thread, see load-lists-in-worker.ts). */
+  readonly listLoader?: ListLoader
 }
 
 export interface BoundDns {
@@ -71,7 +73,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
     exemptionsFile: loaded.exemptionsFile,
     exemptionMaxDurationMs: config.blocking.exemptions.maxDuration,
     now: now(),
-  }))
+  }), {}, deps.listLoader)
   const first = store.snapshot
   checkGroupCategories(loaded, first)
 

@@ -5,8 +5,10 @@
  */
 import pino, { type Logger } from 'pino'
 import { Registry } from 'prom-client'
-import { GitSync } from './blocklist/git-sync.js'
-import { ListWatcher } from './blocklist/watch-lists.js'
+import type { GitSync } from './blocklist/git-sync.js'
+import type { ListLoader } from './blocklist/policy-store.js'
+import { prepareListTriggers } from './blocklist/list-triggers.js'
+import type { ListWatcher } from './blocklist/watch-lists.js'
 import type { LoadedConfig } from './config/load-config.js'
 import { createGateway, type Gateway } from './gateway.js'
 import { explain } from './policy/explain.js'
@@ -22,40 +24,25 @@ export interface Service {
   stop(graceMs?: number): Promise<void>
 }
 
-export async function startService(loaded: LoadedConfig, opts: { logger?: Logger; registry?: Registry; now?: () => number; env?: NodeJS.ProcessEnv } = {}): Promise<Service> {
+export async function startService(
+  loaded: LoadedConfig,
+  opts: { logger?: Logger; registry?: Registry; now?: () => number; env?: NodeJS.ProcessEnv; listLoader?: ListLoader } = {},
+): Promise<Service> {
   const { config } = loaded
   const log = opts.logger ?? pino({ level: config.log.level, base: { service: 'dnsvakt' } })
   const now = opts.now ?? Date.now
-  let reloadFromGit: (commit: string) => Promise<unknown> = async () => {}
   let gatewayRef: Gateway | null = null
-  const gitCfg = config.blocking.git
-  const git = gitCfg
-    ? new GitSync(
-        { dir: loaded.blocklistDir, url: gitCfg.url, branch: gitCfg.branch, intervalMs: gitCfg.interval, requireSignedCommits: gitCfg.requireSignedCommits, allowedSigners: gitCfg.allowedSigners },
-        (commit) => reloadFromGit(commit),
-        (o) => {
-          if (o.kind === 'updated') log.info({ event: 'git-updated', from: o.from, to: o.to }, 'list repository updated')
-          else if (o.kind === 'refused') log.warn({ event: 'git-refused', commit: o.commit, reason: o.reason }, 'list commit refused')
-          else if (o.kind === 'failed') log.warn({ event: 'git-failed', reason: o.reason }, 'list repository sync failed')
-          if (o.kind === 'refused' || o.kind === 'failed') gatewayRef?.metrics.countReload(false)
-        },
-      )
-    : null
-  // The first clone must exist before the lists can be loaded.
-  if (git) await git.prepare()
-  const gateway = await createGateway(loaded, { logger: log, registry: opts.registry ?? new Registry(), now })
+  const triggers = await prepareListTriggers(loaded, log, (trigger) => gatewayRef!.reload(trigger), () => gatewayRef?.metrics.countReload(false))
+  const gateway = await createGateway(loaded, { logger: log, registry: opts.registry ?? new Registry(), now, listLoader: opts.listLoader })
   gatewayRef = gateway
-  reloadFromGit = (commit) => gateway.reload(`git ${commit.slice(0, 12)}`)
-  git?.start()
-  const watcher = new ListWatcher(loaded.blocklistDir, loaded.exemptionsFile, config.blocking.watchInterval, () => void gateway.reload('file-change'))
-  await watcher.start()
+  await triggers.start()
   const classifier = new ClientClassifier(config.access.allow, config.groups)
   const token = config.admin.token ?? (opts.env ?? process.env)[config.admin.tokenEnv] ?? null
   let admin: AdminHttp | null = null
   let stopping = false
   if (config.listen.admin !== '') {
     admin = await AdminHttp.listen(config.listen.admin.address, config.listen.admin.port, {
-      registry: gateway.metrics.registry,
+      metrics: async () => ({ contentType: gateway.metrics.registry.contentType, body: await gateway.metrics.registry.metrics() }),
       // Reachable only once lists are loaded and listeners bound; not ready again once stopping (drains load balancers).
       ready: () => !stopping,
       token,
@@ -76,12 +63,11 @@ export async function startService(loaded: LoadedConfig, opts: { logger?: Logger
   return {
     gateway,
     admin,
-    watcher,
-    git,
+    watcher: triggers.watcher,
+    git: triggers.git,
     async stop(graceMs = 5000) {
       stopping = true
-      watcher.stop()
-      git?.stop()
+      triggers.stop()
       await gateway.close(graceMs)
       await admin?.close()
     },

@@ -3,16 +3,16 @@
  * (compiled by `npm run build` into dist/ first), real sockets, real signals.
  */
 import t from 'tap'
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { udpAsk } from './fixtures/dns-client.js'
 import { startFakeUpstream } from './fixtures/fake-upstream.js'
+import { ROOT, ensureBuilt } from './fixtures/built-cli.js'
 
-const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..')
-execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' })
-const cli = join(root, 'dist', 'cli.js')
+const root = ROOT
+const cli = ensureBuilt()
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 30_000 })
 
 t.test('--version and --help', async (t) => {
@@ -57,7 +57,7 @@ t.test('serve: answers, reloads on SIGHUP, exits 0 on SIGTERM', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'dnsvakt-cli-serve-'))
   const port = 20000 + Math.floor(Math.random() * 20000)
   const cfg = join(dir, 'dnsvakt.yaml')
-  writeFileSync(cfg, `listen:\n  dns: ["127.0.0.1:${port}"]\n  admin: ""\nupstream:\n  servers: ["127.0.0.1:${up.port}"]\nblocking:\n  dir: ${join(root, 'blocklists')}\n`)
+  writeFileSync(cfg, `workers: 1\nlisten:\n  dns: ["127.0.0.1:${port}"]\n  admin: ""\nupstream:\n  servers: ["127.0.0.1:${up.port}"]\nblocking:\n  dir: ${join(root, 'blocklists')}\n`)
   const child = spawn(process.execPath, [cli, 'serve', '--config', cfg], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout.on('data', (d) => (out += d))

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import pino from 'pino'
 import { validate } from '../src/config/load-config.js'
 import { startService } from '../src/serve.js'
+import { loadLists } from '../src/blocklist/load-lists.js'
 import { udpAsk } from './fixtures/dns-client.js'
 import { startFakeUpstream } from './fixtures/fake-upstream.js'
 import { SHIPPED_LISTS } from './fixtures/gateway-harness.js'
@@ -23,7 +24,7 @@ t.test('admin API', async (t) => {
   const up = await startFakeUpstream()
   t.teardown(() => up.close())
   const config = validate({ listen: { dns: ['127.0.0.1:0'], admin: '127.0.0.1:0' }, upstream: { servers: [`127.0.0.1:${up.port}`] }, admin: { token: 's3cret-token' } }, 'test')
-  const svc = await startService({ config, file: null, blocklistDir: SHIPPED_LISTS, exemptionsFile: join(SHIPPED_LISTS, 'exemptions.yaml') }, { logger: silent() })
+  const svc = await startService({ config, file: null, blocklistDir: SHIPPED_LISTS, exemptionsFile: join(SHIPPED_LISTS, 'exemptions.yaml') }, { logger: silent(), listLoader: loadLists })
   t.teardown(() => svc.stop(100))
   const base = `http://127.0.0.1:${svc.admin!.port}`
   t.equal((await fetch(`${base}/healthz`)).status, 200)
@@ -70,7 +71,7 @@ t.test('built-in git sync: a pushed commit is blocked within the interval, a bro
     },
     'test',
   )
-  const svc = await startService({ config, file: null, blocklistDir: dir, exemptionsFile: join(dir, 'exemptions.yaml') }, { logger: silent() })
+  const svc = await startService({ config, file: null, blocklistDir: dir, exemptionsFile: join(dir, 'exemptions.yaml') }, { logger: silent(), listLoader: loadLists })
   t.teardown(() => svc.stop(100))
   const port = svc.gateway.dns[0].port
   t.equal((await udpAsk(port, { name: 'pushed.example' })).rcode, 'NOERROR')

@@ -90,6 +90,8 @@ export const configSchema = z.strictObject({
       udpReceiveBuffer: byteSize.default(4 * 1024 * 1024),
     })
     .prefault({}),
+  /** Worker processes sharing the listeners (node:cluster): a number, or "auto" for one per core. 1 runs a single process. */
+  workers: z.union([z.number().int().min(1).max(64), z.literal('auto')]).default('auto'),
   upstream: z
     .strictObject({
       servers: z.array(upstreamServer).min(1).default([{ fromResolvConf: true as const }]),

@@ -6,13 +6,13 @@
  */
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { Registry } from 'prom-client'
 import type { Explanation } from '../policy/explain.js'
 
 export interface AdminRoutes {
-  readonly registry: Registry
+  /** The Prometheus exposition (one process's registry, or the cluster's aggregate). */
+  metrics(): Promise<{ contentType: string; body: string }>
   ready(): boolean
-  status(): unknown
+  status(): unknown | Promise<unknown>
   explain(name: string, client: string, type: string): Explanation
   reload(): Promise<{ ok: boolean }>
   /** The bearer token for POST endpoints; null disables them (403). */
@@ -58,13 +58,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: AdminRo
     case 'GET /readyz':
       return routes.ready() ? send(res, 200, { status: 'ready' }) : send(res, 503, { status: 'starting' })
     case 'GET /metrics': {
-      const body = await routes.registry.metrics()
-      res.writeHead(200, { 'content-type': routes.registry.contentType })
+      const { contentType, body } = await routes.metrics()
+      res.writeHead(200, { 'content-type': contentType })
       res.end(body)
       return
     }
     case 'GET /v1/status':
-      return send(res, 200, routes.status())
+      return send(res, 200, await routes.status())
     case 'GET /v1/explain': {
       const name = url.searchParams.get('name')
       if (!name) return send(res, 400, { error: 'query parameter "name" is required' })

@@ -5,6 +5,8 @@ import { join } from 'node:path'
 import type { LoadListsOptions } from '../../src/blocklist/load-lists.js'
 import type { PolicySnapshot } from '../../src/blocklist/policy-snapshot.js'
 import { PolicyStore, type ReloadResult } from '../../src/blocklist/policy-store.js'
+// The store's logic is under test here; the worker-thread loader has its own test (load-lists-in-worker.ts).
+import { loadLists } from '../../src/blocklist/load-lists.js'
 
 const DAY = 86_400_000
 const NOW = Date.UTC(2026, 0, 15)
@@ -38,7 +40,7 @@ const blocks = (snap: PolicySnapshot, name: string) => snap.matchName(name, -1) 
 
 t.test('first load', async (t) => {
   const s = setup(t)
-  const store = await PolicyStore.open(s.options, { onReload: s.onReload })
+  const store = await PolicyStore.open(s.options, { onReload: s.onReload }, loadLists)
   t.same(store.snapshot.categories.map((c) => c.name), ['telegram', 'tiktok'])
   t.ok(blocks(store.snapshot, 'www.tiktok.com'))
   t.ok(blocks(store.snapshot, 'telegram.org'))
@@ -50,19 +52,19 @@ t.test('first load', async (t) => {
 
 t.test('first load keeps going with bad lines (reported), but refuses a folder without lists', async (t) => {
   const s = setup(t, { 'tiktok.txt': 'tiktok.com\nbad name here\n' })
-  const store = await PolicyStore.open(s.options)
+  const store = await PolicyStore.open(s.options, {}, loadLists)
   t.ok(blocks(store.snapshot, 'tiktok.com'))
   t.same(store.snapshot.problems.map((p) => `${p.file}:${p.line}`), ['tiktok.txt:2'])
   const empty = setup(t, { 'README.md': 'nothing\n' })
-  await t.rejects(PolicyStore.open(empty.options), { code: 'DNSVAKT_ERR_BLOCKLIST' })
+  await t.rejects(PolicyStore.open(empty.options, {}, loadLists), { code: 'DNSVAKT_ERR_BLOCKLIST' })
   const missing = setup(t, {})
   rmSync(missing.dir, { recursive: true })
-  await t.rejects(PolicyStore.open(missing.options), { code: 'DNSVAKT_ERR_BLOCKLIST' })
+  await t.rejects(PolicyStore.open(missing.options, {}, loadLists), { code: 'DNSVAKT_ERR_BLOCKLIST' })
 })
 
 t.test('reload picks up an added name', async (t) => {
   const s = setup(t)
-  const store = await PolicyStore.open(s.options, { onReload: s.onReload })
+  const store = await PolicyStore.open(s.options, { onReload: s.onReload }, loadLists)
   const first = store.snapshot
   appendFileSync(join(s.dir, 'tiktok.txt'), 'byteoversea.com\n')
   const r = await store.reload('test')
@@ -98,7 +100,7 @@ t.test('refused reloads keep the old snapshot serving', async (t) => {
   ]
   for (const [what, change, pattern] of cases) {
     const s = setup(t)
-    const store = await PolicyStore.open(s.options, { onReload: s.onReload })
+    const store = await PolicyStore.open(s.options, { onReload: s.onReload }, loadLists)
     const before = store.snapshot
     change(s.dir)
     const r = await store.reload(what)
@@ -115,7 +117,7 @@ t.test('refused reloads keep the old snapshot serving', async (t) => {
 
 t.test('after a refused reload, a fixed folder reloads', async (t) => {
   const s = setup(t)
-  const store = await PolicyStore.open(s.options)
+  const store = await PolicyStore.open(s.options, {}, loadLists)
   writeFileSync(join(s.dir, 'tiktok.txt'), 'tiktok.com\nbad line!\n')
   t.equal((await store.reload('broken')).ok, false)
   writeFileSync(join(s.dir, 'tiktok.txt'), 'tiktok.com\nfixed.example\n')
@@ -126,7 +128,7 @@ t.test('after a refused reload, a fixed folder reloads', async (t) => {
 
 t.test('concurrent reloads coalesce into one more run', async (t) => {
   const s = setup(t)
-  const store = await PolicyStore.open(s.options, { onReload: s.onReload })
+  const store = await PolicyStore.open(s.options, { onReload: s.onReload }, loadLists)
   t.equal(s.loads(), 1, 'open loads once')
   const p1 = store.reload('first')
   const p2 = store.reload('second')
@@ -146,7 +148,7 @@ t.test('concurrent reloads coalesce into one more run', async (t) => {
 
 t.test('the coalesced run reads the folder after the running one has finished', async (t) => {
   const s = setup(t)
-  const store = await PolicyStore.open(s.options, { onReload: s.onReload })
+  const store = await PolicyStore.open(s.options, { onReload: s.onReload }, loadLists)
   const p1 = store.reload('first')
   const p2 = store.reload('second')
   await p1
@@ -160,7 +162,7 @@ t.test('the coalesced run reads the folder after the running one has finished', 
 
 t.test('a coalesced run still happens after the running one is refused', async (t) => {
   const s = setup(t)
-  const store = await PolicyStore.open(s.options)
+  const store = await PolicyStore.open(s.options, {}, loadLists)
   const good = store.snapshot
   writeFileSync(join(s.dir, 'tiktok.txt'), 'tiktok.com\nbad line!\n')
   const p1 = store.reload('bad')

@@ -14,6 +14,7 @@ import pino from 'pino'
 import { Registry } from 'prom-client'
 import { validate } from '../../src/config/load-config.js'
 import { createGateway } from '../../src/gateway.js'
+import { loadLists } from '../../src/blocklist/load-lists.js'
 import { udpAsk } from '../fixtures/dns-client.js'
 import { startFakeUpstream } from '../fixtures/fake-upstream.js'
 
@@ -92,7 +93,7 @@ t.test('a commit pushed to the list repository is served without restart', async
 async function startServed(dir: string) {
   const up = await startFakeUpstream()
   const cfg = validate({ listen: { dns: ['127.0.0.1:0'], admin: '' }, upstream: { servers: [`127.0.0.1:${up.port}`] }, groups: { default: { enforce: ['tiktok', 'telegram'] } } }, 'test')
-  const gw = await createGateway({ config: cfg, file: null, blocklistDir: dir, exemptionsFile: join(dir, 'exemptions.yaml') }, { logger: pino({ level: 'silent' }), registry: new Registry() })
+  const gw = await createGateway({ config: cfg, file: null, blocklistDir: dir, exemptionsFile: join(dir, 'exemptions.yaml') }, { logger: pino({ level: 'silent' }), registry: new Registry(), listLoader: loadLists })
   return { gw, port: gw.dns[0].port, close: async () => { await gw.close(100); await up.close() } }
 }
 

@@ -36,7 +36,7 @@ t.test('Prometheus scrapes the gateway; every dashboard query returns data', asy
   writeFileSync(join(h.dir, 'exemptions.yaml'), exemptions)
   await h.gw.reload('test')
   const admin = await AdminHttp.listen('127.0.0.1', 0, {
-    registry: h.gw.metrics.registry,
+    metrics: async () => ({ contentType: h.gw.metrics.registry.contentType, body: await h.gw.metrics.registry.metrics() }),
     ready: () => true,
     status: () => ({}),
     explain: () => {
