@@ -17,7 +17,7 @@ const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { mini
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a')
 
 const MIXES = ['blocked', 'cached', 'mixed']
-const TARGETS = ['dnsvakt', 'unbound', 'dnsmasq']
+const TARGETS = ['dnsvakt', 'dnsvakt2', 'unbound', 'dnsmasq']
 const med = {}
 for (const mix of MIXES) for (const t of TARGETS) {
   const rs = recs.filter((r) => r.mix === mix && r.target === t)
@@ -35,7 +35,8 @@ const L = []
 L.push(`Run ${meta.date} · dnsvakt ${meta.dnsvakt} · Node ${meta.node} · Unbound ${meta.unbound} · dnsmasq ${meta.dnsmasq} · dnsperf ${meta.dnsperf} · NSD ${meta.nsd}`)
 L.push('')
 L.push(`Machine: ${meta.nproc} CPUs, ${meta.cpu}, Linux ${meta.kernel}; servers pinned to core 0, dnsperf/probe/NSD to core 1: ${meta.pinned}.`)
-L.push(`${meta.reps} repetitions, interleaved (dnsvakt, Unbound, dnsmasq per mix); medians shown. Throughput: dnsperf ${meta.secs} s, ${meta.clients} clients, unthrottled. Latency: fixed ${meta.probe_qps} q/s for ${meta.probe_secs} s (${Number(meta.probe_qps) * Number(meta.probe_secs)} queries). ${meta.blocked_names} blocked names (from ${meta.list_files}). Load average (1/5/15 min) at start: ${meta.loadavg_start}, at end: ${meta.loadavg_end}.`)
+L.push('`dnsvakt` is one process (`workers: 1`) pinned like the others; `dnsvakt2` is the same config with `workers: 2` (node:cluster), not pinned, so its two workers share both cores with the load generator: its CPU µs/query is the sum over the primary and both workers.')
+L.push(`${meta.reps} repetitions, interleaved (dnsvakt, dnsvakt2, Unbound, dnsmasq per mix); medians shown. Throughput: dnsperf ${meta.secs} s, ${meta.clients} clients, unthrottled. Latency: fixed ${meta.probe_qps} q/s for ${meta.probe_secs} s (${Number(meta.probe_qps) * Number(meta.probe_secs)} queries). ${meta.blocked_names} blocked names (from ${meta.list_files}). Load average (1/5/15 min) at start: ${meta.loadavg_start}, at end: ${meta.loadavg_end}.`)
 L.push(`Target processes that died during the run (dnsvakt is restarted and measured again): ${meta.crashes}.${meta.dnsvakt_errors ? ' First dnsvakt error in its log: `' + meta.dnsvakt_errors.replace(/`/g, "'") + '`.' : ''} dnsvakt log lines (level warn and up, plus stderr): ${meta.dnsvakt_log_lines}.`)
 L.push('')
 L.push('| mix | target | q/s (dnsperf) | vs Unbound | CPU µs/query | vs Unbound | RSS MiB | p50 µs @fixed rate | p99 µs @fixed rate | lost (dnsperf, all reps) | lost (probe, all reps) |')

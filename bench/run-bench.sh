@@ -14,7 +14,7 @@ CLIENTS="${BENCH_CLIENTS:-4}"
 PROBE_QPS="${PROBE_QPS:-5000}"
 PROBE_SECS="${PROBE_SECONDS:-5}"
 BASE="${BENCH_PORT_BASE:-25300}"
-UP_PORT=$BASE; VAKT_PORT=$((BASE + 1)); UNBOUND_PORT=$((BASE + 2)); DNSMASQ_PORT=$((BASE + 3))
+UP_PORT=$BASE; VAKT_PORT=$((BASE + 1)); UNBOUND_PORT=$((BASE + 2)); DNSMASQ_PORT=$((BASE + 3)); VAKT2_PORT=$((BASE + 4))
 WORK="$(mktemp -d /tmp/dnsvakt-bench.XXXXXX)"
 RESULTS="$WORK/results.tsv"
 PIDS=()
@@ -59,7 +59,7 @@ else
   PIN_SRV=""; PIN_LOAD=""; log "fewer than 2 cores or no taskset: no CPU pinning"
 fi
 
-for p in $UP_PORT $VAKT_PORT $UNBOUND_PORT $DNSMASQ_PORT; do
+for p in $UP_PORT $VAKT_PORT $UNBOUND_PORT $DNSMASQ_PORT $VAKT2_PORT; do
   if ss -Hlun "sport = :$p" 2>/dev/null | grep -q .; then log "port $p is busy; set BENCH_PORT_BASE"; exit 1; fi
 done
 
@@ -128,6 +128,7 @@ PIDS+=($!)
 # ---------- 4. targets ----------
 # dnsvakt
 cat > "$WORK/dnsvakt.yaml" <<CONF
+workers: 1
 listen:
   dns: ["127.0.0.1:$VAKT_PORT"]
   admin: ""
@@ -141,6 +142,8 @@ groups:
 log:
   level: warn
 CONF
+# dnsvakt with two cluster workers (what a second core brings): same job, its own port, not pinned
+sed -e "s/^workers: 1/workers: 2/" -e "s/127.0.0.1:$VAKT_PORT/127.0.0.1:$VAKT2_PORT/" "$WORK/dnsvakt.yaml" > "$WORK/dnsvakt2.yaml"
 # unbound
 {
   cat <<CONF
@@ -203,13 +206,15 @@ unbound-checkconf "$WORK/unbound.conf" >/dev/null
 dnsmasq --test -C "$WORK/dnsmasq.conf" >/dev/null 2>&1
 
 declare -A PORT PID CRASHES
-PORT[dnsvakt]=$VAKT_PORT; PORT[unbound]=$UNBOUND_PORT; PORT[dnsmasq]=$DNSMASQ_PORT
+PORT[dnsvakt]=$VAKT_PORT; PORT[unbound]=$UNBOUND_PORT; PORT[dnsmasq]=$DNSMASQ_PORT; PORT[dnsvakt2]=$VAKT2_PORT
 start_dnsvakt() {
   $PIN_SRV node dist/cli.js serve --config "$WORK/dnsvakt.yaml" >>"$WORK/dnsvakt.log" 2>&1 &
   PID[dnsvakt]=$!; PIDS+=($!)
 }
 : > "$WORK/dnsvakt.log"
 start_dnsvakt
+node dist/cli.js serve --config "$WORK/dnsvakt2.yaml" >>"$WORK/dnsvakt2.log" 2>&1 &
+PID[dnsvakt2]=$!; PIDS+=($!)
 $PIN_SRV unbound -d -c "$WORK/unbound.conf" >"$WORK/unbound.log" 2>&1 &
 PID[unbound]=$!; PIDS+=($!)
 $PIN_SRV dnsmasq -k -C "$WORK/dnsmasq.conf" --log-facility="$WORK/dnsmasq.log" >"$WORK/dnsmasq.stdout" 2>&1 &
@@ -226,15 +231,23 @@ wait_up() { # name port
   log "$1 did not answer on port $2"; return 1
 }
 wait_up nsd $UP_PORT
-for t in dnsvakt unbound dnsmasq; do wait_up "$t" "${PORT[$t]}"; done
+for t in dnsvakt dnsvakt2 unbound dnsmasq; do wait_up "$t" "${PORT[$t]}"; done
 log "all servers up (pids: dnsvakt ${PID[dnsvakt]}, unbound ${PID[unbound]}, dnsmasq ${PID[dnsmasq]})"
 
 # ---------- helpers ----------
 CLK_TCK=$(getconf CLK_TCK)
-cpu_ticks() { # pid -> utime+stime of the process (all threads) and its waited-for children
-  awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$1/stat"
+cpu_ticks() { # pid -> utime+stime of the process (all threads), its waited-for children and its live children (cluster workers)
+  local p total=0
+  for p in "$1" $(pgrep -P "$1" 2>/dev/null); do
+    total=$((total + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
 }
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+rss_kib() { # the process and its live children
+  local p total=0
+  for p in "$1" $(pgrep -P "$1" 2>/dev/null); do total=$((total + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done
+  echo "$total"
+}
 alive() { kill -0 "${PID[$1]}" 2>/dev/null; }
 field() { # file label -> first number after label
   sed -n "s/^ *$2: *\([0-9.]*\).*/\1/p" "$1" | head -1
@@ -259,7 +272,7 @@ printf 'rep\tmix\ttarget\tqps\tcompleted\tlost\tavg_lat_ms\tcpu_us_per_q\trss_mi
 
 run_one() { # rep mix target
   local rep=$1 mix=$2 t=$3 port=${PORT[$3]} pid=${PID[$3]} qf pf extra=""
-  local tagn="$rep${t:0:1}"
+  local tagn="$rep$t"
   if ! alive "$t"; then
     # A crashed target is recorded (CRASHES count, log kept) and, for dnsvakt, restarted so later runs still measure it.
     log "!! $t (pid $pid) is not running"
@@ -311,12 +324,12 @@ run_one() { # rep mix target
 START=$(date +%s)
 for rep in $(seq 1 "$REPS"); do
   for mix in blocked cached mixed; do
-    for t in dnsvakt unbound dnsmasq; do run_one "$rep" "$mix" "$t"; done
+    for t in dnsvakt dnsvakt2 unbound dnsmasq; do run_one "$rep" "$mix" "$t"; done
   done
 done
 log "runs took $(( $(date +%s) - START )) s"
 
-for t in dnsvakt unbound dnsmasq; do
+for t in dnsvakt dnsvakt2 unbound dnsmasq; do
   alive "$t" || { log "!! $t exited during the benchmark (see $WORK/$t.log)"; CRASHES[$t]=$(( ${CRASHES[$t]:-0} + 1 )); }
 done
 

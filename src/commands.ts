@@ -4,7 +4,8 @@
  */
 import { loadConfig } from './config/load-config.js'
 import { isDnsvaktError } from './errors.js'
-import { loadLists } from './blocklist/load-lists.js'
+import { listOptionsFor, loadLists } from './blocklist/load-lists.js'
+import { groupCategoryProblems } from './gateway.js'
 import { ClientClassifier } from './policy/client-classifier.js'
 import { explain } from './policy/explain.js'
 
@@ -17,17 +18,10 @@ export async function runCheckConfig(file: string | null, out = process.stdout):
   const problems: string[] = []
   try {
     const loaded = loadConfig(file)
-    const snapshot = await loadLists({
-      dir: loaded.blocklistDir,
-      exemptionsFile: loaded.exemptionsFile,
-      exemptionMaxDurationMs: loaded.config.blocking.exemptions.maxDuration,
-      now: Date.now(),
-    })
+    const snapshot = await loadLists(listOptionsFor(loaded, Date.now()))
     if (snapshot.categories.length === 0) problems.push(`blocking.dir: no list files (<category>.txt) in ${loaded.blocklistDir}`)
     for (const p of snapshot.problems) problems.push(`${p.file}:${p.line}: ${p.message}${p.text ? ` (${p.text})` : ''}`)
-    for (const [name, g] of Object.entries(loaded.config.groups)) {
-      for (const c of g.enforce) if (!snapshot.has(c)) problems.push(`groups.${name}.enforce: no list for category "${c}"`)
-    }
+    problems.push(...groupCategoryProblems(loaded, snapshot))
     if (problems.length === 0) {
       out.write(`${file}: OK (lists ${snapshot.version}: ${snapshot.counts().map((c) => `${c.category} ${c.domains} names/${c.cidrs} ranges`).join(', ')})\n`)
       return 0
@@ -42,12 +36,7 @@ export async function runCheckConfig(file: string | null, out = process.stdout):
 
 export async function runExplain(file: string | null, name: string, client: string, type: string, out = process.stdout): Promise<number> {
   const loaded = loadConfig(file)
-  const snapshot = await loadLists({
-    dir: loaded.blocklistDir,
-    exemptionsFile: loaded.exemptionsFile,
-    exemptionMaxDurationMs: loaded.config.blocking.exemptions.maxDuration,
-    now: Date.now(),
-  })
+  const snapshot = await loadLists(listOptionsFor(loaded, Date.now()))
   const classifier = new ClientClassifier(loaded.config.access.allow, loaded.config.groups)
   const result = explain({ name, client, type, now: Date.now(), snapshot, classifier, mode: loaded.config.blocking.mode })
   out.write(`${result.summary}\n\n${JSON.stringify(result, null, 2)}\n`)

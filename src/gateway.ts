@@ -10,6 +10,7 @@ import { AnswerCache } from './cache/answer-cache.js'
 import type { LoadedConfig } from './config/load-config.js'
 import type { UpstreamServer } from './config/schema.js'
 import { type ListLoader, PolicyStore, type ReloadResult } from './blocklist/policy-store.js'
+import { listOptionsFor } from './blocklist/load-lists.js'
 import type { PolicySnapshot } from './blocklist/policy-snapshot.js'
 import { compose } from './pipeline/compose.js'
 import { orderStages } from './pipeline/stage-order.js'
@@ -31,7 +32,7 @@ import { EdgeObserver } from './observability/edge-observer.js'
 import { DecisionLog } from './observability/logger.js'
 import { ClientPseudonymizer } from './observability/client-pseudonym.js'
 import { readResolvConf } from './upstream/resolv-conf.js'
-import { UpstreamPool } from './upstream/upstream-pool.js'
+import { UpstreamPool, upstreamLabel } from './upstream/upstream-pool.js'
 import { VERSION } from './version.js'
 import { DnsvaktError } from './errors.js'
 
@@ -68,18 +69,13 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
   const now = deps.now ?? Date.now
   const log = deps.logger
 
-  const store = await PolicyStore.open(() => ({
-    dir: loaded.blocklistDir,
-    exemptionsFile: loaded.exemptionsFile,
-    exemptionMaxDurationMs: config.blocking.exemptions.maxDuration,
-    now: now(),
-  }), {}, deps.listLoader)
+  const store = await PolicyStore.open(() => listOptionsFor(loaded, now()), {}, deps.listLoader)
   const first = store.snapshot
   checkGroupCategories(loaded, first)
 
   const defaultServers = resolveServers(config.upstream.servers, config.upstream.resolvConf)
   const zoneServers = config.upstream.zones.map((z) => ({ zone: normaliseZone(z.zone), servers: resolveServers(z.servers, config.upstream.resolvConf) }))
-  const upstreamLabels = [...new Set([...defaultServers, ...zoneServers.flatMap((z) => z.servers)].map(label))]
+  const upstreamLabels = [...new Set([...defaultServers, ...zoneServers.flatMap((z) => z.servers)].map(upstreamLabel))]
   const metrics = createMetrics(deps.registry ?? new Registry(), {
     now,
     upstreams: upstreamLabels,
@@ -233,14 +229,15 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
   return gateway
 }
 
-/** A group enforcing a category that has no list is an operator mistake: say so at start. */
+/** A group enforcing a category that has no list is an operator mistake (check-config reports it too). */
+export function groupCategoryProblems(loaded: LoadedConfig, snapshot: PolicySnapshot): string[] {
+  return Object.entries(loaded.config.groups).flatMap(([name, g]) =>
+    g.enforce.filter((c) => !snapshot.has(c)).map((c) => `groups.${name}.enforce: no list for category "${c}" in ${loaded.blocklistDir}`),
+  )
+}
+
 function checkGroupCategories(loaded: LoadedConfig, snapshot: PolicySnapshot): void {
-  const problems: string[] = []
-  for (const [name, g] of Object.entries(loaded.config.groups)) {
-    for (const c of g.enforce) {
-      if (!snapshot.has(c)) problems.push(`groups.${name}.enforce: no list for category "${c}" in ${loaded.blocklistDir}`)
-    }
-  }
+  const problems = groupCategoryProblems(loaded, snapshot)
   if (problems.length > 0) throw configError(problems)
 }
 
@@ -252,5 +249,4 @@ function resolveServers(servers: Loaded['upstream']['servers'], resolvConf: stri
 }
 type Loaded = LoadedConfig['config']
 
-const label = (s: UpstreamServer) => (s.address.includes(':') ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`)
 const normaliseZone = (zone: string) => zone.toLowerCase().replace(/\.$/, '')

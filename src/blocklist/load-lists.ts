@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
+import type { LoadedConfig } from '../config/load-config.js'
 import { DnsvaktError } from '../errors.js'
 import { DomainTrie } from './domain-trie.js'
 import { parseExemptions } from './exemptions.js'
@@ -24,6 +25,14 @@ export interface LoadListsOptions {
   readonly exemptionMaxDurationMs: number
   readonly now: number
 }
+
+/** The loader's options for a loaded config, at time `now`. */
+export const listOptionsFor = (loaded: LoadedConfig, now: number): LoadListsOptions => ({
+  dir: loaded.blocklistDir,
+  exemptionsFile: loaded.exemptionsFile,
+  exemptionMaxDurationMs: loaded.config.blocking.exemptions.maxDuration,
+  now,
+})
 
 export const CATEGORY_FILE = /^([a-z0-9][a-z0-9-]*)(?:\.([a-z0-9-]+))?\.txt$/
 

@@ -11,6 +11,7 @@ import type { Logger } from 'pino'
 import { AggregatorRegistry } from 'prom-client'
 import { prepareListTriggers } from '../blocklist/list-triggers.js'
 import { PolicyStore } from '../blocklist/policy-store.js'
+import { listOptionsFor } from '../blocklist/load-lists.js'
 import type { LoadedConfig } from '../config/load-config.js'
 import { ClientClassifier } from '../policy/client-classifier.js'
 import { explain } from '../policy/explain.js'
@@ -23,12 +24,7 @@ const MAX_RESTARTS_PER_MINUTE = 10
 
 export async function runPrimary(loaded: LoadedConfig, log: Logger, count: number): Promise<void> {
   const { config } = loaded
-  const store = await PolicyStore.open(() => ({
-    dir: loaded.blocklistDir,
-    exemptionsFile: loaded.exemptionsFile,
-    exemptionMaxDurationMs: config.blocking.exemptions.maxDuration,
-    now: Date.now(),
-  }))
+  const store = await PolicyStore.open(() => listOptionsFor(loaded, Date.now()))
   const ready = new Set<number>()
   const statusWaiters = new Map<number, (s: WorkerStatus) => void>()
   let nextRequest = 1

@@ -243,3 +243,28 @@ t.test('IPv6 listener: UDP and TCP on [::1]', async (t) => {
   const [tcp] = await tcpAskMany(h.port, [encodeQuery({ name: 'v6tcp.example.test', id: 9 })], {}, '::1')
   t.equal(decode(tcp).id, 9)
 })
+
+t.test('TCP: idle connections are closed; connections past the cap are refused', async (t) => {
+  const h = await startHarness({ listen: { dns: ['127.0.0.1:0'], admin: '', tcpIdleTimeout: '200ms', tcpMaxConnections: 2 } })
+  t.teardown(() => h.close())
+  const { connect } = await import('node:net')
+  const open = () =>
+    new Promise<import('node:net').Socket>((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port: h.port }, () => resolve(s))
+      s.on('error', reject)
+    })
+  const closed = (s: import('node:net').Socket) => new Promise<number>((resolve) => {
+    const t0 = Date.now()
+    s.on('close', () => resolve(Date.now() - t0))
+    s.resume()
+  })
+  const a = await open()
+  const b = await open()
+  const aClosed = closed(a)
+  const c = await open()
+  const cClosedIn = await closed(c)
+  t.ok(cClosedIn < 150, 'a third connection is closed at once (tcpMaxConnections: 2)')
+  const idleFor = await aClosed
+  t.ok(idleFor >= 150 && idleFor < 2000, `an idle connection is closed after the idle timeout (${idleFor} ms)`)
+  b.destroy()
+})
