@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Quick hot-path check: CPU time per answered query for blocked and cached
-# answers (dnsvakt pinned to core 0, dnsperf to core 1), against a dnsmasq
+# Quick hot-path check: CPU time per answered query for blocked, cached and
+# upstream-miss answers (dnsvakt pinned to core 0, dnsperf to core 1), against a dnsmasq
 # upstream on loopback. `PROFILE=1` also writes a --cpu-prof profile and
-# prints the top self-time functions. Bounded: two 6-second dnsperf runs.
+# prints the top self-time functions (of the whole run). Bounded: three
+# 6-second dnsperf runs. MIXES="miss" runs only the listed mixes.
 # Usage: bash bench/hot-path.sh        (after npm run build)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,12 +26,14 @@ YAML
 node -e '
 const fs = require("fs"); let s = 1; const rnd = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff)
 const names = fs.readFileSync(process.argv[1] + "/blocklists/tiktok.txt", "utf8").split("\n").filter((l) => l && !l.startsWith("#"))
-const b = [], c = []
+const b = [], c = [], m = []
 for (let i = 0; i < 50000; i++) {
   b.push(`x${Math.floor(rnd() * 1e5)}.${names[Math.floor(rnd() * names.length)]} ${rnd() < 0.5 ? "A" : "AAAA"}`)
   c.push(`h${Math.floor(1000 * Math.pow(rnd(), 3))}.bench.test A`)
 }
+for (let i = 0; i < 400000; i++) m.push(`u${i}-${Math.floor(rnd() * 1e9)}.bench.test A`)
 fs.writeFileSync(process.argv[2] + "/blocked.txt", b.join("\n") + "\n"); fs.writeFileSync(process.argv[2] + "/cached.txt", c.join("\n") + "\n")
+fs.writeFileSync(process.argv[2] + "/miss.txt", m.join("\n") + "\n")
 ' "$ROOT" "$WORK"
 prof=(); [ "${PROFILE:-0}" = 1 ] && prof=(--cpu-prof "--cpu-prof-dir=$WORK")
 taskset -c 0 node "${prof[@]}" "$ROOT/dist/cli.js" serve --config "$WORK/cfg.yaml" >"$WORK/gw.log" 2>&1 &
@@ -39,9 +42,10 @@ sleep 1.5
 # warm the cache
 taskset -c 1 dnsperf -s 127.0.0.1 -p $GW -d "$WORK/cached.txt" -n 1 -c 2 -q 100 >/dev/null 2>&1 || true
 hz=$(getconf CLK_TCK)
-for mix in blocked cached; do
+for mix in ${MIXES:-blocked cached miss}; do
   t0=$(awk '{print $14+$15}' /proc/$gw/stat)
-  out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p $GW -d "$WORK/$mix.txt" -l "$SECS" -c 4 -q 200 2>&1)
+  once=(); [ "$mix" = miss ] && once=(-n 1)   # every name once: each one is an upstream miss
+  out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p $GW -d "$WORK/$mix.txt" -l "$SECS" -c 4 -q 200 "${once[@]}" 2>&1)
   t1=$(awk '{print $14+$15}' /proc/$gw/stat)
   n=$(sed -nE 's/.*Queries completed: +([0-9]+).*/\1/p' <<<"$out")
   qps=$(sed -nE 's/.*Queries per second: +([0-9.]+).*/\1/p' <<<"$out")
