@@ -3,7 +3,8 @@
  * (compiled by `npm run build` into dist/ first), real sockets, real signals.
  */
 import t from 'tap'
-import { spawn, spawnSync } from 'node:child_process'
+import { execFile, spawn, spawnSync } from 'node:child_process'
+import { promisify } from 'node:util'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,6 +14,7 @@ import { ROOT, ensureBuilt } from './fixtures/built-cli.js'
 
 const root = ROOT
 const cli = ensureBuilt()
+const execFileAsync = promisify(execFile)
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 30_000 })
 
 t.test('--version and --help', async (t) => {
@@ -66,6 +68,15 @@ t.test('serve: answers, reloads on SIGHUP, exits 0 on SIGTERM', async (t) => {
   t.match(out, /dnsvakt is serving/)
   t.equal((await udpAsk(port, { name: 'tiktok.com' })).rcode, 'NXDOMAIN')
   t.equal((await udpAsk(port, { name: 'example.test' })).rcode, 'NOERROR')
+  // A real client, as the README shows: BIND's dig reads our EDE and TCP answers.
+  // Asynchronous: the fake upstream lives in this process and must keep answering while dig waits.
+  const dig = async (...a: string[]) => (await execFileAsync('dig', ['@127.0.0.1', '-p', String(port), '+tries=1', '+time=3', ...a], { encoding: 'utf8' })).stdout
+  t.match(await dig('www.tiktok.com'), /status: NXDOMAIN[\s\S]*EDE: 15 \(Blocked\): \(Blocked by municipal ICT rules \(NSM 2023\)\)/)
+  t.match(await dig('+tcp', 'www.example.test'), /status: NOERROR[\s\S]*192\.0\.2\.1/)
+  const first = /www2\.example\.test\.\s+(\d+)\s+IN\s+A/.exec(await dig('www2.example.test'))
+  await new Promise((r) => setTimeout(r, 1100))
+  const again = /www2\.example\.test\.\s+(\d+)\s+IN\s+A/.exec(await dig('www2.example.test'))
+  t.ok(first && again && Number(again[1]) < Number(first[1]), 'a repeat comes from the cache with a lower TTL')
   child.kill('SIGHUP')
   for (let i = 0; i < 100 && !out.includes('lists reloaded'); i++) await new Promise((r) => setTimeout(r, 50))
   t.match(out, /"trigger":"SIGHUP"/)

@@ -129,7 +129,7 @@ t.test('docker-compose config accepts docker-compose.yml and renders what the br
   t.equal(svc.environment?.TZ, 'Europe/Oslo')
   t.ok(svc.environment && 'DNSVAKT_ADMIN_TOKEN' in svc.environment, 'DNSVAKT_ADMIN_TOKEN passed through')
   // Unset on the host must stay unset in the container: an empty token would accept an empty Authorization header.
-  t.notOk(svc.environment?.DNSVAKT_ADMIN_TOKEN, 'not turned into an empty string when the host has none')
+  t.ok(svc.environment?.DNSVAKT_ADMIN_TOKEN == null, 'not turned into an empty string when the host has none')
   t.equal(svc.healthcheck?.test[0], 'CMD')
   t.same(svc.healthcheck?.test.slice(1), dockerfile().healthcheck, 'the same check as the Dockerfile HEALTHCHECK')
 })
