@@ -37,7 +37,8 @@ export async function startService(
   gatewayRef = gateway
   await triggers.start()
   const classifier = new ClientClassifier(config.access.allow, config.groups)
-  const token = config.admin.token ?? (opts.env ?? process.env)[config.admin.tokenEnv] ?? null
+  // An empty token (e.g. DNSVAKT_ADMIN_TOKEN= ) means none: it must never match a missing header.
+  const token = config.admin.token || (opts.env ?? process.env)[config.admin.tokenEnv] || null
   let admin: AdminHttp | null = null
   let stopping = false
   if (config.listen.admin !== '') {

@@ -49,6 +49,18 @@ t.test('admin API', async (t) => {
   t.equal((await fetch(`${base}/nope`)).status, 404)
 })
 
+t.test('an empty admin token disables reload instead of accepting a missing header', async (t) => {
+  const up = await startFakeUpstream()
+  t.teardown(() => up.close())
+  const config = validate({ listen: { dns: ['127.0.0.1:0'], admin: '127.0.0.1:0' }, upstream: { servers: [`127.0.0.1:${up.port}`] } }, 'test')
+  const svc = await startService({ config, file: null, blocklistDir: SHIPPED_LISTS, exemptionsFile: join(SHIPPED_LISTS, 'exemptions.yaml') }, { logger: silent(), listLoader: loadLists, env: { DNSVAKT_ADMIN_TOKEN: '' } })
+  t.teardown(() => svc.stop(100))
+  const r = await fetch(`http://127.0.0.1:${svc.admin!.port}/v1/reload`, { method: 'POST' })
+  t.equal(r.status, 403)
+  const r2 = await fetch(`http://127.0.0.1:${svc.admin!.port}/v1/reload`, { method: 'POST', headers: { authorization: 'Bearer ' } })
+  t.equal(r2.status, 403)
+})
+
 t.test('built-in git sync: a pushed commit is blocked within the interval, a broken one is refused', async (t) => {
   const up = await startFakeUpstream()
   t.teardown(() => up.close())

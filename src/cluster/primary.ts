@@ -91,7 +91,8 @@ export async function runPrimary(loaded: LoadedConfig, log: Logger, count: numbe
 
   const aggregator = new AggregatorRegistry()
   const classifier = new ClientClassifier(config.access.allow, config.groups)
-  const token = config.admin.token ?? process.env[config.admin.tokenEnv] ?? null
+  // An empty token means none: it must never match a missing header.
+  const token = config.admin.token || process.env[config.admin.tokenEnv] || null
   const admin =
     config.listen.admin === ''
       ? null

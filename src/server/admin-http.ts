@@ -77,7 +77,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: AdminRo
       }
     }
     case 'POST /v1/reload': {
-      if (routes.token === null) return send(res, 403, { error: 'no admin token configured (admin.token or the admin.tokenEnv variable)' })
+      if (!routes.token) return send(res, 403, { error: 'no admin token configured (admin.token or the admin.tokenEnv variable)' })
       if (!tokenMatches(req.headers.authorization, routes.token)) {
         res.setHeader('www-authenticate', 'Bearer')
         return send(res, 401, { error: 'missing or wrong bearer token' })
