@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Quick hot-path check: CPU time per answered query for blocked, cached and
-# upstream-miss answers (dnsvakt pinned to core 0, dnsperf to core 1), against a dnsmasq
-# upstream on loopback. `PROFILE=1` also writes a --cpu-prof profile and
-# prints the top self-time functions (of the whole run). Bounded: three
-# 6-second dnsperf runs. MIXES="miss" runs only the listed mixes.
+# upstream-miss answers (dnsvakt pinned to core 0, dnsperf to core 1), against
+# a dnsmasq upstream on loopback. Bounded: three 6-second dnsperf runs.
+#   PROFILE=1     also write a --cpu-prof profile and print the top functions
+#   MIXES="miss"  run only the listed mixes
+#   FLOOR=1       run a bare Node UDP echo server (bench/echo-floor.mjs) in
+#                 dnsvakt's place: Node's own floor on this machine
 # Usage: bash bench/hot-path.sh        (after npm run build)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,7 +38,11 @@ fs.writeFileSync(process.argv[2] + "/blocked.txt", b.join("\n") + "\n"); fs.writ
 fs.writeFileSync(process.argv[2] + "/miss.txt", m.join("\n") + "\n")
 ' "$ROOT" "$WORK"
 prof=(); [ "${PROFILE:-0}" = 1 ] && prof=(--cpu-prof "--cpu-prof-dir=$WORK")
-taskset -c 0 node "${prof[@]}" "$ROOT/dist/cli.js" serve --config "$WORK/cfg.yaml" >"$WORK/gw.log" 2>&1 &
+if [ "${FLOOR:-0}" = 1 ]; then   # Node's floor: an echo server with no DNS logic, same sockets and load
+  taskset -c 0 node "${prof[@]}" "$ROOT/bench/echo-floor.mjs" $GW >"$WORK/gw.log" 2>&1 &
+else
+  taskset -c 0 node "${prof[@]}" "$ROOT/dist/cli.js" serve --config "$WORK/cfg.yaml" >"$WORK/gw.log" 2>&1 &
+fi
 gw=$!; pids+=($gw)
 sleep 1.5
 # warm the cache
