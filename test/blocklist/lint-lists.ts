@@ -13,9 +13,8 @@ import { fileURLToPath } from 'node:url'
 import { isDnsvaktError } from '../../src/errors.js'
 import { DomainTrie } from '../../src/blocklist/domain-trie.js'
 import { IpRangeSet } from '../../src/blocklist/ip-ranges.js'
-import {
-  classifyListFile, COLLATERAL_NAMES, collateralFor, type Finding, lintLists, type LintListsResult,
-} from '../../src/blocklist/lint-lists.js'
+import { classifyListFile, type Finding, lintLists, type LintListsResult } from '../../src/blocklist/lint-lists.js'
+import { COLLATERAL_NAMES, collateralFor } from '../../src/blocklist/collateral-risk.js'
 import { isValidDomainName, parseCidrList, parseDomainList } from '../../src/blocklist/parse-list-file.js'
 import { runLintLists } from '../../src/commands/lint-lists-command.js'
 
