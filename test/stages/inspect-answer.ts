@@ -8,12 +8,12 @@ import { compose } from '../../src/pipeline/compose.js'
 import type { Query } from '../../src/pipeline/query.js'
 import type { AnswerReply, Reply, Stage } from '../../src/pipeline/types.js'
 import { BlockResponder } from '../../src/policy/block-responder.js'
-import { ClientClassifier } from '../../src/policy/client-classifier.js'
 import { AclStage } from '../../src/stages/acl.js'
 import { ClientGroupStage } from '../../src/stages/client-group.js'
 import { InspectAnswerStage, memoFor } from '../../src/stages/inspect-answer.js'
 import { PolicyStage } from '../../src/stages/policy.js'
 import { decode, encodeQuery, encodeResponse, queryOf, rr, snapshotOf, type CategorySpec } from '../fixtures/dns-wire.js'
+import { CHAT, STAFF, STUDENT, testClassifier } from '../fixtures/test-groups.js'
 
 const DAY = 86_400_000
 const NOW = Date.UTC(2026, 0, 15, 12)
@@ -35,15 +35,7 @@ exemptions:
 if (ex.problems.length > 0) throw new Error(`test setup: ${JSON.stringify(ex.problems)}`)
 const SNAP = snapshotOf({ categories: CATEGORIES, allow: ['allowed.tiktok.com', 'ok.tiktokcdn.com'], exemptions: ex.exemptions })
 
-const classifier = new ClientClassifier(['10.0.0.0/8'], {
-  default: { networks: [], enforce: ['tiktok', 'telegram', 'doh-bypass'] },
-  staff: { networks: ['10.20.0.0/16'], enforce: ['tiktok', 'telegram', 'doh-bypass'] },
-  students: { networks: ['10.40.0.0/16'], enforce: [] },
-  chat: { networks: ['10.30.0.0/16'], enforce: ['telegram'] },
-})
-const STAFF = '10.20.0.1'
-const STUDENT = '10.40.0.1'
-const CHAT = '10.30.0.1'
+const classifier = testClassifier()
 
 /** Upstream answers, encoded by dns-packet, keyed by query name. */
 const UPSTREAM: Record<string, Buffer> = {

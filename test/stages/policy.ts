@@ -8,11 +8,11 @@ import { compose } from '../../src/pipeline/compose.js'
 import type { Query } from '../../src/pipeline/query.js'
 import type { AnswerReply, Reply, Stage } from '../../src/pipeline/types.js'
 import { BlockResponder } from '../../src/policy/block-responder.js'
-import { ClientClassifier } from '../../src/policy/client-classifier.js'
 import { AclStage } from '../../src/stages/acl.js'
 import { ClientGroupStage } from '../../src/stages/client-group.js'
 import { PolicyStage } from '../../src/stages/policy.js'
 import { decode, encodeResponse, optOf, queryOf, rawQuery, rr, snapshotOf, type QueryOptions, encodeQuery, edeOf } from '../fixtures/dns-wire.js'
+import { CHAT, OTHER, STAFF, STUDENT, testClassifier } from '../fixtures/test-groups.js'
 
 const DAY = 86_400_000
 const NOW = Date.UTC(2026, 0, 15, 12)
@@ -35,16 +35,7 @@ exemptions:
 if (ex.problems.length > 0) throw new Error(`test setup: ${JSON.stringify(ex.problems)}`)
 const SNAP = snapshotOf({ categories: CATEGORIES, allow: ['allowed.tiktok.com'], exemptions: ex.exemptions })
 
-const classifier = new ClientClassifier(['10.0.0.0/8'], {
-  default: { networks: [], enforce: ['tiktok', 'telegram', 'doh-bypass'] },
-  staff: { networks: ['10.20.0.0/16'], enforce: ['tiktok', 'telegram', 'doh-bypass'] },
-  students: { networks: ['10.40.0.0/16'], enforce: [] },
-  chat: { networks: ['10.30.0.0/16'], enforce: ['telegram'] },
-})
-const STAFF = '10.20.0.1'
-const STUDENT = '10.40.0.1'
-const CHAT = '10.30.0.1'
-const OTHER = '10.99.0.1' // default group
+const classifier = testClassifier()
 
 const plan = makeBlockAnswerPlan({ ttl: 300, ipv4: '10.20.0.80', ipv6: null, edeText: 'Blocked' })
 
