@@ -4,11 +4,12 @@
  * tests build a whole gateway on port 0 with this.
  */
 import type { Logger } from 'pino'
+import { networkInterfaces } from 'node:os'
 import { Registry } from 'prom-client'
 import { makeBlockAnswerPlan } from './dns/build-block-reply.js'
 import { AnswerCache } from './cache/answer-cache.js'
 import type { LoadedConfig } from './config/load-config.js'
-import type { UpstreamServer } from './config/schema.js'
+import type { HostPort, UpstreamServer } from './config/schema.js'
 import { type ListLoader, PolicyStore, type ReloadResult } from './blocklist/policy-store.js'
 import { listOptionsFor } from './blocklist/load-lists.js'
 import type { PolicySnapshot } from './blocklist/policy-snapshot.js'
@@ -75,6 +76,8 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
 
   const defaultServers = resolveServers(config.upstream.servers, config.upstream.resolvConf)
   const zoneServers = config.upstream.zones.map((z) => ({ zone: normaliseZone(z.zone), servers: resolveServers(z.servers, config.upstream.resolvConf) }))
+  const loops = forwardingLoops([...defaultServers, ...zoneServers.flatMap((z) => z.servers)], config.listen.dns)
+  if (loops.length > 0) throw configError(loops)
   const upstreamLabels = [...new Set([...defaultServers, ...zoneServers.flatMap((z) => z.servers)].map(upstreamLabel))]
   const metrics = createMetrics(deps.registry ?? new Registry(), {
     now,
@@ -248,5 +251,23 @@ function resolveServers(servers: Loaded['upstream']['servers'], resolvConf: stri
   return servers.flatMap((s) => ('fromResolvConf' in s ? readResolvConf(resolvConf).map((u) => ({ ...u, protocol: 'udp' as const })) : [s]))
 }
 type Loaded = LoadedConfig['config']
+
+/**
+ * An upstream that is one of our own listeners would forward every miss back
+ * to us until the deadline: the classic case is resolv.conf naming 127.0.0.1
+ * while dnsvakt listens on 127.0.0.1:53. Wildcard listeners catch loopback too.
+ */
+export function forwardingLoops(
+  upstreams: readonly UpstreamServer[],
+  listeners: readonly HostPort[],
+  /** This host's addresses: a wildcard listener answers on all of them. */
+  localAddresses: readonly string[] = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)),
+): string[] {
+  const wildcard = (a: string) => a === '0.0.0.0' || a === '::'
+  const local = (a: string) => a.startsWith('127.') || a === '::1' || localAddresses.includes(a)
+  return upstreams
+    .filter((u) => listeners.some((l) => l.port === u.port && l.port !== 0 && (l.address === u.address || (wildcard(l.address) && local(u.address)))))
+    .map((u) => `upstream.servers: ${upstreamLabel(u)} is dnsvakt's own listener (a forwarding loop); name the real resolvers, not resolv.conf, when it points at this host`)
+}
 
 const normaliseZone = (zone: string) => zone.toLowerCase().replace(/\.$/, '')
