@@ -76,7 +76,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
 
   const defaultServers = resolveServers(config.upstream.servers, config.upstream.resolvConf)
   const zoneServers = config.upstream.zones.map((z) => ({ zone: normaliseZone(z.zone), servers: resolveServers(z.servers, config.upstream.resolvConf) }))
-  const loops = forwardingLoops([...defaultServers, ...zoneServers.flatMap((z) => z.servers)], config.listen.dns)
+  const loops = upstreamLoops(loaded)
   if (loops.length > 0) throw configError(loops)
   const upstreamLabels = [...new Set([...defaultServers, ...zoneServers.flatMap((z) => z.servers)].map(upstreamLabel))]
   const metrics = createMetrics(deps.registry ?? new Registry(), {
@@ -251,6 +251,13 @@ function resolveServers(servers: Loaded['upstream']['servers'], resolvConf: stri
   return servers.flatMap((s) => ('fromResolvConf' in s ? readResolvConf(resolvConf).map((u) => ({ ...u, protocol: 'udp' as const })) : [s]))
 }
 type Loaded = LoadedConfig['config']
+
+/** Forwarding loops in a loaded config (check-config reports them too). */
+export function upstreamLoops(loaded: LoadedConfig): string[] {
+  const { upstream, listen } = loaded.config
+  const all = [upstream.servers, ...upstream.zones.map((z) => z.servers)].flatMap((list) => resolveServers(list, upstream.resolvConf))
+  return forwardingLoops(all, listen.dns)
+}
 
 /**
  * An upstream that is one of our own listeners would forward every miss back

@@ -43,6 +43,10 @@ t.test('check-config: the example passes; a broken file lists every problem', as
   const r2 = run('check-config', bad)
   t.equal(r2.status, 1)
   t.match(r2.stdout, /groups\.staff\.enforce: no list for category "facebook"/)
+  writeFileSync(bad, 'listen:\n  dns: ["127.0.0.1:53"]\nupstream:\n  servers: ["127.0.0.1:53"]\n')
+  const r3 = run('check-config', bad)
+  t.equal(r3.status, 1)
+  t.match(r3.stdout, /127\.0\.0\.1:53 is dnsvakt's own listener \(a forwarding loop\)/)
 })
 
 t.test('explain says why, naming the list file and line', async (t) => {
