@@ -61,7 +61,8 @@ t.test('serve: answers, reloads on SIGHUP, exits 0 on SIGTERM', async (t) => {
   const up = await startFakeUpstream()
   t.teardown(() => up.close())
   const dir = mkdtempSync(join(tmpdir(), 'dnsvakt-cli-serve-'))
-  const port = 20000 + Math.floor(Math.random() * 20000)
+  // Below Linux's ephemeral range (32768+), so no outgoing socket holds it.
+  const port = 20000 + Math.floor(Math.random() * 10000)
   const cfg = join(dir, 'dnsvakt.yaml')
   writeFileSync(cfg, `workers: 1\nlisten:\n  dns: ["127.0.0.1:${port}"]\n  admin: ""\nupstream:\n  servers: ["127.0.0.1:${up.port}"]\nblocking:\n  dir: ${join(root, 'blocklists')}\n`)
   const child = spawn(process.execPath, [cli, 'serve', '--config', cfg], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })

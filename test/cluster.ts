@@ -25,7 +25,8 @@ t.test('two workers behind one port', async (t) => {
   const up = await startFakeUpstream()
   t.teardown(() => up.close())
   const dir = mkdtempSync(join(tmpdir(), 'dnsvakt-cluster-'))
-  const port = 30000 + Math.floor(Math.random() * 20000)
+  // Below Linux's ephemeral range (32768+), so no outgoing socket holds it.
+  const port = 22000 + 2 * Math.floor(Math.random() * 5000)
   const admin = port + 1
   writeFileSync(join(dir, 'dnsvakt.yaml'), `workers: 2\nlisten:\n  dns: ["127.0.0.1:${port}"]\n  admin: "127.0.0.1:${admin}"\nupstream:\n  servers: ["127.0.0.1:${up.port}"]\n`)
   const child = spawn(process.execPath, [ensureBuilt(), 'serve', '--config', join(dir, 'dnsvakt.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] })
