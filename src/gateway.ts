@@ -76,7 +76,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
 
   const defaultServers = resolveServers(config.upstream.servers, config.upstream.resolvConf)
   const zoneServers = config.upstream.zones.map((z) => ({ zone: normaliseZone(z.zone), servers: resolveServers(z.servers, config.upstream.resolvConf) }))
-  const loops = upstreamLoops(loaded)
+  const loops = forwardingLoops([...defaultServers, ...zoneServers.flatMap((z) => z.servers)], config.listen.dns)
   if (loops.length > 0) throw configError(loops)
   const upstreamLabels = [...new Set([...defaultServers, ...zoneServers.flatMap((z) => z.servers)].map(upstreamLabel))]
   const metrics = createMetrics(deps.registry ?? new Registry(), {
@@ -161,6 +161,8 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
   const handler = new QueryHandler(chain, () => store.snapshot, now, new EdgeObserver(metrics, decisions, pseudonyms, () => store.snapshot.version, log))
 
   const publishLists = (snapshot: PolicySnapshot) => {
+    // A list file added by a reload is a new category: give it its own label values.
+    metrics.setLabelSets({ categories: snapshot.categories.map((c) => c.name) })
     for (const c of snapshot.categories) {
       metrics.setListEntries(c.name, 'domain', c.domains.size)
       metrics.setListEntries(c.name, 'cidr', c.cidrs.size)
