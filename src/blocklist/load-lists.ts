@@ -7,7 +7,7 @@
  *   exemptions.yaml         per-client exemptions (see exemptions.ts)
  * Anything else (README.md, .git) is ignored.
  */
-import { createHash } from 'node:crypto'
+import { createHash, type Hash } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import type { LoadedConfig } from '../config/load-config.js'
@@ -36,26 +36,35 @@ export const listOptionsFor = (loaded: LoadedConfig, now: number): LoadListsOpti
 
 export const CATEGORY_FILE = /^([a-z0-9][a-z0-9-]*)(?:\.([a-z0-9-]+))?\.txt$/
 
-/** Reads and parses every list. Throws DNSVAKT_ERR_BLOCKLIST only when the folder itself is unusable. */
-export async function loadLists(opts: LoadListsOptions): Promise<PolicySnapshot> {
+/** Every list file of a folder, parsed and grouped by category (before any trie is built). */
+export interface ListFolder {
+  /** Category -> its names, from <category>.txt and <category>.<part>.txt. */
+  readonly domains: Map<string, string[]>
+  /** Category -> its CIDRs, from <category>.cidrs.txt. */
+  readonly cidrs: Map<string, string[]>
+  /** Category -> the files it came from. */
+  readonly files: Map<string, string[]>
+  readonly allow: string[]
+  readonly problems: ListProblem[]
+  /** Hash over the file names and contents, for the content version. */
+  readonly hash: Hash
+}
+
+/** Reads and parses the list files. Throws DNSVAKT_ERR_BLOCKLIST only when the folder itself is unusable. */
+export async function readListFolder(dir: string): Promise<ListFolder> {
   let names: string[]
   try {
     // Only regular files: a folder named like a list (archive.txt) is not a list.
-    names = (await readdir(opts.dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort()
+    names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort()
   } catch (cause) {
-    throw new DnsvaktError('DNSVAKT_ERR_BLOCKLIST', `cannot read list folder ${opts.dir}: ${(cause as Error).message}`, { cause })
+    throw new DnsvaktError('DNSVAKT_ERR_BLOCKLIST', `cannot read list folder ${dir}: ${(cause as Error).message}`, { cause })
   }
-  const problems: ListProblem[] = []
-  const domains = new Map<string, string[]>()
-  const cidrs = new Map<string, string[]>()
-  const files = new Map<string, string[]>()
-  const hash = createHash('sha256')
-  let allowNames: string[] = []
-
+  const folder: ListFolder = { domains: new Map(), cidrs: new Map(), files: new Map(), allow: [], problems: [], hash: createHash('sha256') }
+  const { domains, cidrs, files, problems, hash } = folder
   for (const file of names) {
     const m = CATEGORY_FILE.exec(file)
     if (!m) continue
-    const text = await readFile(join(opts.dir, file), 'utf8')
+    const text = await readFile(join(dir, file), 'utf8')
     hash.update(file).update('\0').update(text).update('\0')
     const [, category, part] = m
     if (category === 'allow' && file !== 'allow.txt') {
@@ -65,7 +74,7 @@ export async function loadLists(opts: LoadListsOptions): Promise<PolicySnapshot>
     if (file === 'allow.txt') {
       const parsed = parseDomainList(text, file)
       problems.push(...parsed.problems)
-      allowNames = parsed.names
+      for (const n of parsed.names) folder.allow.push(n) // not push(...names): a huge list would overflow the argument limit
       continue
     }
     if (!files.has(category)) files.set(category, [])
@@ -80,7 +89,12 @@ export async function loadLists(opts: LoadListsOptions): Promise<PolicySnapshot>
       domains.set(category, [...(domains.get(category) ?? []), ...parsed.names])
     }
   }
+  return folder
+}
 
+/** Reads and parses every list into a snapshot. Throws DNSVAKT_ERR_BLOCKLIST only when the folder itself is unusable. */
+export async function loadLists(opts: LoadListsOptions): Promise<PolicySnapshot> {
+  const { domains, cidrs, files, allow: allowNames, problems, hash } = await readListFolder(opts.dir)
   const categoryNames = [...files.keys()].sort()
   if (categoryNames.length > MAX_CATEGORIES) {
     throw new DnsvaktError('DNSVAKT_ERR_BLOCKLIST', `${categoryNames.length} categories in ${opts.dir}; at most ${MAX_CATEGORIES} are supported`)

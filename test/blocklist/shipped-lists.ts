@@ -4,32 +4,19 @@
  * infrastructure that SOURCES.md flags as collateral risk.
  */
 import t from 'tap'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { DomainTrie } from '../../src/blocklist/domain-trie.js'
 import { IpRangeSet } from '../../src/blocklist/ip-ranges.js'
-import { parseCidrList, parseDomainList, type ListProblem } from '../../src/blocklist/parse-list-file.js'
+import { readListFolder } from '../../src/blocklist/load-lists.js'
 
 const dir = fileURLToPath(new URL('../../blocklists/', import.meta.url))
 const files = readdirSync(dir).filter((f) => f.endsWith('.txt')).sort()
-const problems: ListProblem[] = []
-const domains = new Map<string, string[]>()
-const cidrs = new Map<string, string[]>()
-// The naming rule from blocklists/README.md: <category>.txt and <category>.<part>.txt hold names,
-// <category>.cidrs.txt holds ranges, allow.txt is category "allow" here.
-for (const file of files) {
-  const text = readFileSync(`${dir}${file}`, 'utf8')
-  const category = file.split('.')[0]
-  if (file.endsWith('.cidrs.txt')) {
-    const parsed = parseCidrList(text, file)
-    problems.push(...parsed.problems)
-    cidrs.set(category, [...(cidrs.get(category) ?? []), ...parsed.cidrs])
-  } else {
-    const parsed = parseDomainList(text, file)
-    problems.push(...parsed.problems)
-    domains.set(category, [...(domains.get(category) ?? []), ...parsed.names])
-  }
-}
+// The gateway's own reader: <category>.txt and <category>.<part>.txt hold names,
+// <category>.cidrs.txt holds ranges, allow.txt is the allow list (category "allow" here).
+const folder = await readListFolder(dir)
+const { problems, cidrs } = folder
+const domains = new Map([...folder.domains, ['allow', folder.allow]])
 const trie = (category: string): DomainTrie => DomainTrie.build(domains.get(category) ?? [])
 const categories = ['doh-bypass', 'telegram', 'tiktok']
 const blocking = categories.map((c) => [c, trie(c)] as const)
