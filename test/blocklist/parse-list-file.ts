@@ -124,3 +124,27 @@ t.test('isValidDomainName', async (t) => {
   ]
   for (const [name, valid] of cases) t.equal(isValidDomainName(name), valid, JSON.stringify(name))
 })
+
+t.test('plain lines take a fast path that gives exactly the general result', async (t) => {
+  // A leading space keeps a line off the fast path (the general path trims it), so it is the oracle.
+  const l63 = 'a'.repeat(63)
+  const cases = [
+    'tiktok.com', 'a.b', 'x_y.example', '_dns.resolver.arpa', 'a-b.c-d.e', '1.2.3.4', '10.0.0.com', 'a.123',
+    `${l63}.com`, `${l63}a.com`, '-a.com', 'a-.com', 'a..com', '.a.com', 'a.com.', 'com',
+    `${Array.from({ length: 4 }, () => l63).join('.')}.com`, `${Array.from({ length: 3 }, () => l63).join('.')}.${'b'.repeat(61)}`,
+  ]
+  let seed = 3
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n)
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789-_.'
+  for (let i = 0; i < 3000; i++) {
+    let s = ''
+    const len = 1 + rnd(40)
+    for (let j = 0; j < len; j++) s += alphabet[rnd(alphabet.length)]
+    cases.push(s)
+  }
+  const fast = parseDomainList(cases.join('\n'), 'x.txt')
+  const general = parseDomainList(cases.map((c) => ` ${c}`).join('\n'), 'x.txt')
+  t.same(fast.names, general.names)
+  t.same(fast.problems.map((p) => [p.line, p.message]), general.problems.map((p) => [p.line, p.message]))
+  t.ok(fast.names.length > 100 && fast.problems.length > 100, 'both valid and invalid lines were exercised')
+})
