@@ -24,7 +24,7 @@ const names = []
 for (let i = 0; i < NAMES; i++) names.push(`${label()}${i}.${tlds[i % tlds.length]}`)
 writeFileSync(join(dir, 'tiktok.txt'), names.join('\n') + '\n')
 writeFileSync(join(dir, 'telegram.txt'), 'telegram.org\n')
-writeFileSync(join(dir, 'cfg.yaml'), `listen: { dns: ["127.0.0.1:${GW}"], admin: "127.0.0.1:${GW + 1}" }\nupstream: { servers: ["127.0.0.1:${UP}"] }\nblocking: { dir: ${dir}, watchInterval: 1h }\ngroups: { default: { enforce: [tiktok, telegram] } }\nlog: { level: info }\n`)
+writeFileSync(join(dir, 'cfg.yaml'), `workers: 1\nlisten: { dns: ["127.0.0.1:${GW}"], admin: "127.0.0.1:${GW + 1}" }\nupstream: { servers: ["127.0.0.1:${UP}"] }\nblocking: { dir: ${dir}, watchInterval: 1h }\ngroups: { default: { enforce: [tiktok, telegram] } }\nlog: { level: info }\n`)
 
 const children = []
 const stopAll = () => { for (const c of children) c.kill('SIGKILL') }
