@@ -34,6 +34,13 @@ t.test('a commit pushed to the list repository is served without restart', async
   git(editor, 'commit', '-q', '-m', 'initial lists')
   git(editor, 'push', '-q', 'origin', 'HEAD:main')
   git(root, 'clone', '-q', '-b', 'main', remote, served)
+  /** A reviewed change: commit tiktok.txt in the editor's clone, push, deploy (pull) into the served clone. */
+  const publish = (text: string, message: string) => {
+    writeFileSync(join(editor, 'tiktok.txt'), text)
+    git(editor, 'commit', '-q', '-am', message)
+    git(editor, 'push', '-q', 'origin', 'HEAD:main')
+    git(served, 'pull', '-q', '--ff-only')
+  }
 
   const first = await startServed(served)
   t.teardown(() => first.close())
@@ -49,10 +56,7 @@ t.test('a commit pushed to the list repository is served without restart', async
   t.teardown(() => watcher.stop())
 
   // A reviewed change: add a name, push, deploy (pull) into the served clone.
-  writeFileSync(join(editor, 'tiktok.txt'), '# TikTok\ntiktok.com\nnewly-banned.example\n')
-  git(editor, 'commit', '-q', '-am', 'block newly-banned.example')
-  git(editor, 'push', '-q', 'origin', 'HEAD:main')
-  git(served, 'pull', '-q', '--ff-only')
+  publish('# TikTok\ntiktok.com\nnewly-banned.example\n', 'block newly-banned.example')
   await settle(watcher, reloads, 1)
   const commit2 = git(served, 'rev-parse', 'HEAD')
   t.equal(first.gw.store.snapshot.version, commit2, 'new commit is live')
@@ -60,10 +64,7 @@ t.test('a commit pushed to the list repository is served without restart', async
   t.match(await first.gw.metrics.registry.metrics(), new RegExp(`dnsvakt_lists_info\\{version="${commit2}"\\} 1`))
 
   // A broken list: refused, the old one keeps serving, the failure is counted.
-  writeFileSync(join(editor, 'tiktok.txt'), '# TikTok\ntiktok.com\nnot a valid name!\n')
-  git(editor, 'commit', '-q', '-am', 'oops')
-  git(editor, 'push', '-q', 'origin', 'HEAD:main')
-  git(served, 'pull', '-q', '--ff-only')
+  publish('# TikTok\ntiktok.com\nnot a valid name!\n', 'oops')
   await settle(watcher, reloads, 2)
   t.equal(reloads[1], false, 'the broken commit was refused')
   t.equal(first.gw.store.snapshot.version, commit2, 'the last good commit keeps serving')
@@ -71,19 +72,13 @@ t.test('a commit pushed to the list repository is served without restart', async
   t.match(await first.gw.metrics.registry.metrics(), /dnsvakt_lists_reloads_total\{result="failure"\} 1/)
 
   // An emptied list is refused too.
-  writeFileSync(join(editor, 'tiktok.txt'), '')
-  git(editor, 'commit', '-q', '-am', 'empty')
-  git(editor, 'push', '-q', 'origin', 'HEAD:main')
-  git(served, 'pull', '-q', '--ff-only')
+  publish('', 'empty')
   await settle(watcher, reloads, 3)
   t.equal(reloads[2], false)
   t.equal((await udpAsk(first.port, { name: 'tiktok.com' })).rcode, 'NXDOMAIN')
 
   // The next good commit is picked up.
-  writeFileSync(join(editor, 'tiktok.txt'), 'tiktok.com\n')
-  git(editor, 'commit', '-q', '-am', 'fix')
-  git(editor, 'push', '-q', 'origin', 'HEAD:main')
-  git(served, 'pull', '-q', '--ff-only')
+  publish('tiktok.com\n', 'fix')
   await settle(watcher, reloads, 4)
   t.equal(reloads[3], true)
   t.equal((await udpAsk(first.port, { name: 'newly-banned.example' })).rcode, 'NOERROR', 'unblocked by the reviewed fix')
