@@ -160,6 +160,13 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
   const chain = compose(orderStages(stages))
   const handler = new QueryHandler(chain, () => store.snapshot, now, new EdgeObserver(metrics, decisions, pseudonyms, () => store.snapshot.version, log))
 
+  // Counted at scrape time: exemptions expire by themselves, without a reload.
+  metrics.setExemptionsActive(() => store.snapshot.exemptions.filter((e) => e.expiresAt > now()).length)
+  const pools = [pool, ...zonePools.map((z) => z.pool)]
+  const closePools = () => {
+    for (const p of pools) p.close()
+  }
+
   const publishLists = (snapshot: PolicySnapshot) => {
     // A list file added by a reload is a new category: give it its own label values.
     metrics.setLabelSets({ categories: snapshot.categories.map((c) => c.name) })
@@ -168,7 +175,6 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
       metrics.setListEntries(c.name, 'cidr', c.cidrs.size)
     }
     metrics.setListEntries('allow', 'allow', snapshot.allow.size)
-    metrics.setExemptionsActive(snapshot.exemptions.filter((e) => e.expiresAt > now()).length)
     metrics.setListVersion(snapshot.version, now())
   }
   publishLists(first)
@@ -195,8 +201,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
     }
   } catch (e) {
     await Promise.all([...udp.map((u) => u.close()), ...tcp.map((t) => t.close())])
-    pool.close()
-    for (const z of zonePools) z.pool.close()
+    closePools()
     throw e
   }
 
@@ -204,7 +209,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
     dns,
     store,
     metrics,
-    pools: [pool, ...zonePools.map((z) => z.pool)],
+    pools,
     cache,
     handler,
     config: loaded,
@@ -216,8 +221,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
       await Promise.race([handler.drained(), new Promise((r) => setTimeout(r, graceMs).unref())])
       await Promise.all(udp.map((u) => u.close()))
       await tcpClosed
-      pool.close()
-      for (const z of zonePools) z.pool.close()
+      closePools()
     },
   }
   store.setEvents({

@@ -57,7 +57,8 @@ export interface Metrics {
   /** A blocked answer; the pseudonym (never an address) feeds the distinct-clients-today gauge. */
   countBlocked(category: string, group: string, caughtBy: CaughtBy, clientPseudonym: string): void
   countExemption(category: string, group: string): void
-  setExemptionsActive(n: number): void
+  /** A count, or a function read at scrape time (exemptions expire by themselves, without a reload). */
+  setExemptionsActive(n: number | (() => number)): void
   cacheHit(): void
   cacheMiss(): void
   cacheStaleAnswer(): void
@@ -106,7 +107,8 @@ export function createMetrics(registry: Registry, opts: MetricsOptions): Metrics
   // policy
   const blocked = counter('dnsvakt_policy_blocked_total', 'Blocked answers by category, client group and what caught them.', ['category', 'group', 'caught_by'])
   const exemptions = counter('dnsvakt_policy_exemptions_applied_total', 'Answers let through by an exemption, by the category it lifted.', ['category', 'group'])
-  const exemptionsActive = gauge('dnsvakt_policy_exemptions_active', 'Exemptions in force now.', [], 'max')
+  let readExemptionsActive: () => number = () => 0
+  gauge('dnsvakt_policy_exemptions_active', 'Exemptions in force now.', [], 'max', (g) => g.set(readExemptionsActive()))
   const cats: string[] = [], groups: string[] = [], catIdx = new Map<string, number>(), groupIdx = new Map<string, number>()
   const cells: Cell[][] = []
   let day: LocalDay = localDay(now())
@@ -216,7 +218,7 @@ export function createMetrics(registry: Registry, opts: MetricsOptions): Metrics
       c.shown = true
     },
     countExemption(category, group) { cell(category, group).exempt.inc() },
-    setExemptionsActive(n) { exemptionsActive.set(n) },
+    setExemptionsActive(n) { readExemptionsActive = typeof n === 'number' ? () => n : n },
     cacheHit() { cacheHits.cells[0]++ },
     cacheMiss() { cacheMisses.cells[0]++ },
     cacheStaleAnswer() { cacheStale.inc() },

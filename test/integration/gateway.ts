@@ -230,7 +230,9 @@ t.test('an exemption lifts one category for one client until it expires', async 
   t.equal((await udpAsk(h.port, { name: 'tiktok.com' })).rcode, 'NXDOMAIN', 'tiktok still blocked')
   t.ok(h.logs.some((l) => l.includes('"event":"exempted"') && l.includes('RA-2026-014')))
   t.match(await h.gw.metrics.registry.metrics(), /dnsvakt_policy_exemptions_applied_total\{category="telegram",group="default"\} 1/)
+  t.match(await h.gw.metrics.registry.metrics(), /dnsvakt_policy_exemptions_active 1\b/)
   h.clock.ms = Date.UTC(2026, 10, 24, 0, 0, 1)
+  t.match(await h.gw.metrics.registry.metrics(), /dnsvakt_policy_exemptions_active 0\b/, 'the active count drops at expiry, no reload')
   t.equal((await udpAsk(h.port, { name: 'web.telegram.org' })).rcode, 'NXDOMAIN', 'expired: blocked again with no reload (also the cached answer)')
 })
 
