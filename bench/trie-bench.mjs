@@ -13,7 +13,7 @@ import { resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const arg = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback
-const modulePath = resolve(arg('module', fileURLToPath(new URL('../dist/blocklist/domain-trie.js', import.meta.url))))
+const modulePath = resolve(arg('module', fileURLToPath(new URL('../dist/lists/domain-trie.js', import.meta.url))))
 const count = Number(arg('count', 1_000_000))
 const mode = arg('mode', '')
 

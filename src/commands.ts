@@ -4,7 +4,7 @@
  */
 import { loadConfig } from './config/load-config.js'
 import { isDnsvaktError } from './errors.js'
-import { listOptionsFor, loadLists } from './blocklist/load-lists.js'
+import { listOptionsFor, loadLists } from './lists/load-lists.js'
 import { groupCategoryProblems, upstreamLoops } from './gateway.js'
 import { ClientClassifier } from './policy/client-classifier.js'
 import { explain } from './policy/explain.js'

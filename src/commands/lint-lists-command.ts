@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path'
 import { isDnsvaktError } from '../errors.js'
-import { DEFAULT_MAX_SHRINK_PERCENT, type Finding, lintLists, type LintListsResult } from '../blocklist/lint-lists.js'
+import { DEFAULT_MAX_SHRINK_PERCENT, type Finding, lintLists, type LintListsResult } from '../list-lint/lint-lists.js'
 
 export const LINT_LISTS_USAGE = `Usage: dnsvakt lint-lists DIR [--against REV] [--max-shrink PERCENT]
   DIR                   the list folder (e.g. blocklists)

@@ -6,7 +6,7 @@
 import type { Query } from '../pipeline/query.js'
 import { CLASS_IN, EDE, RCODE, TYPE } from './constants.js'
 import { type Ede, makeEde, optLength, startReply, writeOpt } from './build-reply.js'
-import { parseAddress } from '../blocklist/ip-ranges.js'
+import { parseAddress } from '../lists/ip-ranges.js'
 
 export type BlockMode = 'nxdomain' | 'nodata' | 'null' | 'refused' | 'sinkhole'
 

@@ -5,7 +5,7 @@
  * reusable scratch buffer so the common case costs a single latin1 decode.
  */
 import { Query } from '../pipeline/query.js'
-import type { Transport } from '../server/transport.js'
+import type { Transport } from '../pipeline/transport.js'
 import { EDNS_DO, FLAG, HEADER_LENGTH, OPCODE_QUERY, RCODE, TYPE, UDP_SIZE_NO_EDNS } from './constants.js'
 
 /** Why a packet is not a usable query. DROP: not even a header; the others are rcodes to answer with. */

@@ -6,7 +6,7 @@
  */
 import { pino, type DestinationStream, type Logger } from 'pino'
 import type { BlockReason, ExemptReason } from '../pipeline/types.js'
-import type { Transport } from '../server/transport.js'
+import type { Transport } from '../pipeline/transport.js'
 import type { ClientPseudonymizer } from './client-pseudonym.js'
 import { qtypeLabel, type QueryResult } from './metrics.js'
 

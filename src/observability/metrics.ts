@@ -11,7 +11,7 @@
  */
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client'
 import { REPLY_SOURCES, type CaughtBy, type ReplySource } from '../pipeline/types.js'
-import type { Transport } from '../server/transport.js'
+import type { Transport } from '../pipeline/transport.js'
 import { localDay, type LocalDay } from './client-pseudonym.js'
 import { ArrayCounter, ArrayHistogram } from './array-metrics.js'
 

@@ -3,9 +3,9 @@
  * Every field is set in the constructor so all Query objects share one V8
  * hidden class; later stages only fill in `group` and read the rest.
  */
-import type { PolicySnapshot } from '../blocklist/policy-snapshot.js'
+import type { PolicySnapshot } from '../lists/policy-snapshot.js'
 import type { ClientInfo } from '../policy/client-classifier.js'
-import type { Transport } from '../server/transport.js'
+import type { Transport } from './transport.js'
 
 export class Query {
   /** The lists current when the query arrived: checks before and after the upstream await agree. Set by the listener edge. */

@@ -5,9 +5,9 @@
  * address and snapshot, then cached, so the hot path pays one Map lookup.
  */
 import { BlockList, isIPv4 } from 'node:net'
-import type { Exemption } from '../blocklist/exemptions.js'
+import type { Exemption } from '../lists/exemptions.js'
 import { addNetwork } from './network-list.js'
-import type { PolicySnapshot } from '../blocklist/policy-snapshot.js'
+import type { PolicySnapshot } from '../lists/policy-snapshot.js'
 
 export interface GroupConfig {
   readonly networks: readonly string[]

@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { PolicySnapshot } from '../blocklist/policy-snapshot.js'
-import { parseDomainList } from '../blocklist/parse-list-file.js'
+import type { PolicySnapshot } from '../lists/policy-snapshot.js'
+import { parseDomainList } from '../lists/parse-list-file.js'
 import { isIP } from 'node:net'
 import { type ClientClassifier, unmapV4 } from './client-classifier.js'
 import type { BlockMode } from '../dns/build-block-reply.js'

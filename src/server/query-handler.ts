@@ -9,8 +9,8 @@ import { RCODE } from '../dns/constants.js'
 import { PARSE_DROP, parseQuery } from '../dns/parse-query.js'
 import type { Query } from '../pipeline/query.js'
 import type { Next, Reply, ReplySource } from '../pipeline/types.js'
-import type { PolicySnapshot } from '../blocklist/policy-snapshot.js'
-import type { Transport } from './transport.js'
+import type { PolicySnapshot } from '../lists/policy-snapshot.js'
+import type { Transport } from '../pipeline/transport.js'
 
 /** Where an answer goes: the UDP socket (to address:port) or the TCP connection. */
 export interface ReplySink {

@@ -7,7 +7,7 @@
  * entry and snapshot (the memo); a hit then costs a mask test.
  */
 import type { CacheEntry, InspectionMemo } from '../cache/cache-entry.js'
-import type { PolicySnapshot } from '../blocklist/policy-snapshot.js'
+import type { PolicySnapshot } from '../lists/policy-snapshot.js'
 import type { Query } from '../pipeline/query.js'
 import type { Next, Reply, Stage } from '../pipeline/types.js'
 import { type BlockResponder, withExemption } from '../policy/block-responder.js'

@@ -7,7 +7,7 @@
 import type { Query } from '../pipeline/query.js'
 import type { AnswerReply, ExemptReason, Next, Reply, Stage } from '../pipeline/types.js'
 import { type BlockResponder, withExemption } from '../policy/block-responder.js'
-import { hitBit, hitStart } from '../blocklist/policy-snapshot.js'
+import { hitBit, hitStart } from '../lists/policy-snapshot.js'
 
 /**
  * Names that tell clients about the network itself, answered locally for

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { ClientClassifier, type GroupConfig, unmapV4 } from '../../src/policy/client-classifier.js'
-import { parseExemptions } from '../../src/blocklist/exemptions.js'
+import { parseExemptions } from '../../src/lists/exemptions.js'
 import { snapshotOf } from '../fixtures/dns-wire.js'
 
 const NOW = Date.UTC(2026, 0, 15)

@@ -1,7 +1,7 @@
 import tap from 'tap'
 
 const t = tap
-import { parseExemptions } from '../../src/blocklist/exemptions.js'
+import { parseExemptions } from '../../src/lists/exemptions.js'
 import { ClientClassifier } from '../../src/policy/client-classifier.js'
 import { ClientGroupStage } from '../../src/stages/client-group.js'
 import type { Query } from '../../src/pipeline/query.js'

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { parseExemptions } from '../../src/blocklist/exemptions.js'
-import type { PolicySnapshot } from '../../src/blocklist/policy-snapshot.js'
+import { parseExemptions } from '../../src/lists/exemptions.js'
+import type { PolicySnapshot } from '../../src/lists/policy-snapshot.js'
 import { CacheEntry, renderEntry } from '../../src/cache/cache-entry.js'
 import { type BlockMode, makeBlockAnswerPlan } from '../../src/dns/build-block-reply.js'
 import { readAnswer } from '../../src/dns/read-answer.js'

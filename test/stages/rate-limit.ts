@@ -1,7 +1,7 @@
 import t from 'tap'
 import { RateLimitStage } from '../../src/stages/rate-limit.js'
 import type { Next, Reply } from '../../src/pipeline/types.js'
-import type { Transport } from '../../src/server/transport.js'
+import type { Transport } from '../../src/pipeline/transport.js'
 import { decode, makeQuery } from '../fixtures/dns-wire.js'
 
 const S = 1000

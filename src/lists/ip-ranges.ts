@@ -13,7 +13,7 @@ import { DnsvaktError } from '../errors.js'
 /**
  * Addresses are handled as 32-bit words with the top bit flipped: signed comparison then orders
  * them as unsigned, and every value stays a small integer. A plain uint32 above 2^31 is a heap
- * number, which measured one allocation per IPv4-mapped lookup (test/blocklist/ip-ranges.ts).
+ * number, which measured one allocation per IPv4-mapped lookup (test/lists/ip-ranges.ts).
  */
 const SIGN = -0x80000000
 

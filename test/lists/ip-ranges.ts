@@ -2,7 +2,7 @@ import t from 'tap'
 import { BlockList, isIP } from 'node:net'
 import { getHeapSpaceStatistics } from 'node:v8'
 import { PerformanceObserver } from 'node:perf_hooks'
-import { IpRangeSet, parseAddress, parseCidr } from '../../src/blocklist/ip-ranges.js'
+import { IpRangeSet, parseAddress, parseCidr } from '../../src/lists/ip-ranges.js'
 
 const prng = (seed: number): (() => number) => () => {
   seed = (seed + 0x6d2b79f5) | 0

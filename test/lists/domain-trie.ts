@@ -1,7 +1,7 @@
 import t from 'tap'
 import { getHeapSpaceStatistics } from 'node:v8'
 import { PerformanceObserver } from 'node:perf_hooks'
-import { DomainTrie } from '../../src/blocklist/domain-trie.js'
+import { DomainTrie } from '../../src/lists/domain-trie.js'
 
 /** mulberry32: a small seeded PRNG so a failing random case can be replayed. */
 const prng = (seed: number): (() => number) => () => {

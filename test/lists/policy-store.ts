@@ -2,11 +2,11 @@ import t from 'tap'
 import { appendFileSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { LoadListsOptions } from '../../src/blocklist/load-lists.js'
-import type { PolicySnapshot } from '../../src/blocklist/policy-snapshot.js'
-import { PolicyStore, type ReloadResult } from '../../src/blocklist/policy-store.js'
+import type { LoadListsOptions } from '../../src/lists/load-lists.js'
+import type { PolicySnapshot } from '../../src/lists/policy-snapshot.js'
+import { PolicyStore, type ReloadResult } from '../../src/lists/policy-store.js'
 // The store's logic is under test here; the worker-thread loader has its own test (load-lists-in-worker.ts).
-import { loadLists } from '../../src/blocklist/load-lists.js'
+import { loadLists } from '../../src/lists/load-lists.js'
 
 const DAY = 86_400_000
 const NOW = Date.UTC(2026, 0, 15)

@@ -10,17 +10,17 @@
  * Errors would break a reload or block far more than intended; warnings are
  * lines that do nothing or may surprise the reviewer.
  */
-import { CATEGORY_FILE } from './load-lists.js'
+import { CATEGORY_FILE } from '../lists/load-lists.js'
 import { execFile } from 'node:child_process'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { DnsvaktError } from '../errors.js'
-import { DomainTrie } from './domain-trie.js'
-import { parseCidr } from './ip-ranges.js'
+import { DomainTrie } from '../lists/domain-trie.js'
+import { parseCidr } from '../lists/ip-ranges.js'
 import { COLLATERAL_RANGES, collateralFor } from './collateral-risk.js'
-import { type ListProblem, parseCidrList, parseDomainList } from './parse-list-file.js'
-import { MAX_CATEGORIES } from './policy-snapshot.js'
+import { type ListProblem, parseCidrList, parseDomainList } from '../lists/parse-list-file.js'
+import { MAX_CATEGORIES } from '../lists/policy-snapshot.js'
 
 const run = promisify(execFile)
 

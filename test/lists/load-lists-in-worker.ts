@@ -7,9 +7,9 @@ import t from 'tap'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadLists } from '../../src/blocklist/load-lists.js'
-import { loadListsInWorker } from '../../src/blocklist/load-lists-in-worker.js'
-import { snapshotFromData, snapshotToData } from '../../src/blocklist/snapshot-data.js'
+import { loadLists } from '../../src/lists/load-lists.js'
+import { loadListsInWorker } from '../../src/lists/load-lists-in-worker.js'
+import { snapshotFromData, snapshotToData } from '../../src/lists/snapshot-data.js'
 
 function listDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'dnsvakt-worker-'))

@@ -11,11 +11,11 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { isDnsvaktError } from '../../src/errors.js'
-import { DomainTrie } from '../../src/blocklist/domain-trie.js'
-import { IpRangeSet } from '../../src/blocklist/ip-ranges.js'
-import { classifyListFile, type Finding, lintLists, type LintListsResult } from '../../src/blocklist/lint-lists.js'
-import { COLLATERAL_NAMES, collateralFor } from '../../src/blocklist/collateral-risk.js'
-import { isValidDomainName, parseCidrList, parseDomainList } from '../../src/blocklist/parse-list-file.js'
+import { DomainTrie } from '../../src/lists/domain-trie.js'
+import { IpRangeSet } from '../../src/lists/ip-ranges.js'
+import { classifyListFile, type Finding, lintLists, type LintListsResult } from '../../src/list-lint/lint-lists.js'
+import { COLLATERAL_NAMES, collateralFor } from '../../src/list-lint/collateral-risk.js'
+import { isValidDomainName, parseCidrList, parseDomainList } from '../../src/lists/parse-list-file.js'
 import { runLintLists } from '../../src/commands/lint-lists-command.js'
 
 const SHIPPED = fileURLToPath(new URL('../../blocklists/', import.meta.url))
@@ -255,7 +255,7 @@ t.test('file names: the gateway\'s own rules', async (t) => {
 
 t.test('lint reads the folder as the gateway does', async (t) => {
   // lint-lists.ts shares load-lists.ts's file-name rule; its allow.txt / cidrs special cases must match too.
-  const loader = readFileSync(fileURLToPath(new URL('../../src/blocklist/load-lists.ts', import.meta.url)), 'utf8')
+  const loader = readFileSync(fileURLToPath(new URL('../../src/lists/load-lists.ts', import.meta.url)), 'utf8')
   t.ok(loader.includes(`if (file === 'allow.txt')`) && loader.includes(`if (part === 'cidrs')`), 'and the same allow.txt / cidrs special cases')
   const cases: Array<[file: string, expected: ReturnType<typeof classifyListFile>]> = [
     ['tiktok.txt', { kind: 'domains', category: 'tiktok' }],

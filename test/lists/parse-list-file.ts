@@ -1,5 +1,5 @@
 import t from 'tap'
-import { isValidDomainName, parseCidrList, parseDomainList } from '../../src/blocklist/parse-list-file.js'
+import { isValidDomainName, parseCidrList, parseDomainList } from '../../src/lists/parse-list-file.js'
 
 t.test('domain list: one line at a time', async (t) => {
   // [line, names it yields, pattern the problem message must match (null: no problem)]

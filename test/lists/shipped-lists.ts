@@ -6,9 +6,9 @@
 import t from 'tap'
 import { readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { DomainTrie } from '../../src/blocklist/domain-trie.js'
-import { IpRangeSet } from '../../src/blocklist/ip-ranges.js'
-import { readListFolder } from '../../src/blocklist/load-lists.js'
+import { DomainTrie } from '../../src/lists/domain-trie.js'
+import { IpRangeSet } from '../../src/lists/ip-ranges.js'
+import { readListFolder } from '../../src/lists/load-lists.js'
 
 const dir = fileURLToPath(new URL('../../blocklists/', import.meta.url))
 const files = readdirSync(dir).filter((f) => f.endsWith('.txt')).sort()

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync, unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadLists, type LoadListsOptions } from '../../src/blocklist/load-lists.js'
+import { loadLists, type LoadListsOptions } from '../../src/lists/load-lists.js'
 import { isDnsvaktError } from '../../src/errors.js'
 
 const DAY = 86_400_000

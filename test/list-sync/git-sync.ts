@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { GitSync, type SyncOutcome } from '../../src/blocklist/git-sync.js'
+import { GitSync, type SyncOutcome } from '../../src/list-sync/git-sync.js'
 
 const base = ['-c', 'user.name=List Editor', '-c', 'user.email=editor@example.test', '-c', 'init.defaultBranch=main', '-c', 'commit.gpgsign=false']
 const git = (cwd: string, ...args: string[]) => execFileSync('git', [...base, ...args], { cwd, encoding: 'utf8' }).trim()

@@ -19,7 +19,7 @@ const PUBLIC_SUFFIX = 'a public suffix: every registrant or hosting customer has
 
 /**
  * The collateral-risk notes of blocklists/README.md and SOURCES.md, plus the
- * names test/blocklist/shipped-lists.ts keeps unblocked, plus public suffixes.
+ * names test/lists/shipped-lists.ts keeps unblocked, plus public suffixes.
  * Removing a name here is a policy change: review it like a list change.
  */
 export const COLLATERAL_NAMES: readonly CollateralName[] = [

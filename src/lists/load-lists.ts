@@ -15,7 +15,7 @@ import { DnsvaktError } from '../errors.js'
 import { DomainTrie } from './domain-trie.js'
 import { parseExemptions } from './exemptions.js'
 import { IpRangeSet } from './ip-ranges.js'
-import { listVersion } from './list-version.js'
+import { listVersion } from '../list-sync/list-version.js'
 import { type ListProblem, parseCidrList, parseDomainList } from './parse-list-file.js'
 import { type Category, MAX_CATEGORIES, PolicySnapshot } from './policy-snapshot.js'
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { parseExemptions } from '../../src/blocklist/exemptions.js'
+import { parseExemptions } from '../../src/lists/exemptions.js'
 
 const DAY = 86_400_000
 const NOW = Date.UTC(2026, 0, 15, 9, 30)
