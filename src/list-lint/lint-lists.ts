@@ -19,6 +19,7 @@ import { DnsvaktError } from '../errors.js'
 import { DomainTrie } from '../lists/domain-trie.js'
 import { parseCidr } from '../lists/ip-ranges.js'
 import { COLLATERAL_RANGES, collateralFor } from './collateral-risk.js'
+import { wildcardRisks } from './wildcard-risk.js'
 import { type ListProblem, parseCidrList, parseDomainList } from '../lists/parse-list-file.js'
 import { MAX_CATEGORIES } from '../lists/policy-snapshot.js'
 
@@ -163,11 +164,12 @@ export async function lintLists(opts: LintListsOptions): Promise<LintListsResult
     for (const e of names.values()) {
       const allowed = allowNames.trie.match(e.value)
       if (allowed >= 0) {
-        const a = allowNames.names.get(e.value.slice(allowed))!
+        const a = allowNames.names.get(allowNames.trie.entryAt(e.value, allowed))!
         warn(e.file, e.line, 'shadowed', `${e.value} never blocks: the allow list entry ${a.value} (${at(a)}) covers it`)
       }
       const risk = collateralFor(e.value)
       if (risk !== null) error(e.file, e.line, 'collateral', risk)
+      for (const r of wildcardRisks(e.value)) (r.severity === 'error' ? error : warn)(e.file, e.line, 'wildcard-risk', r.message)
     }
 
     const cidrs: RangeIndex = { byKey: new Map(), prefixes: new Set() }
@@ -199,9 +201,9 @@ export async function lintLists(opts: LintListsOptions): Promise<LintListsResult
       if (a === b) continue
       for (const e of ua.names.values()) {
         const start = ub.trie.match(e.value)
-        if (start < 0 || (start === 0 && a < b)) continue
-        const other = ub.names.get(e.value.slice(start))!
-        warn(e.file, e.line, 'overlap', start === 0
+        const other = start < 0 ? undefined : ub.names.get(ub.trie.entryAt(e.value, start))!
+        if (other === undefined || (other.value === e.value && a < b)) continue
+        warn(e.file, e.line, 'overlap', other.value === e.value
           ? `${e.value} is in categories "${b}" (${at(other)}) and "${a}"`
           : `${e.value} (category "${a}") is also blocked by category "${b}": ${other.value} (${at(other)}) covers it`)
       }
@@ -339,8 +341,8 @@ function distinctNames(
   const trie = DomainTrie.build([...names.keys()])
   for (const e of names.values()) {
     const start = trie.match(e.value)
-    if (start > 0) {
-      const cover = names.get(e.value.slice(start))!
+    const cover = start > 0 ? names.get(trie.entryAt(e.value, start))! : e // a wildcard entry matches itself
+    if (cover !== e) {
       warn(e.file, e.line, 'redundant', `${e.value} is already covered by ${cover.value} (${at(cover)}) in ${where}: this line adds nothing`)
     }
   }

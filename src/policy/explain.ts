@@ -63,11 +63,11 @@ export function explain(input: ExplainInput): Explanation {
   const info = input.classifier.classify(input.client, snap)
   const groupEnforces = snap.categories.filter((c) => (info.enforced & (1 << c.bit)) !== 0).map((c) => c.name)
   const allowStart = snap.allow.size > 0 ? snap.allow.match(name) : -1
-  const allowListEntry = allowStart >= 0 ? locate(snap, ['allow.txt'], name.slice(allowStart)) : null
+  const allowListEntry = allowStart >= 0 ? locate(snap, ['allow.txt'], snap.allow.entryAt(name, allowStart)) : null
   const matches = snap.categories.flatMap((c) => {
     const start = c.domains.match(name)
     if (start < 0) return []
-    const hit = locate(snap, c.files.filter((f) => !f.endsWith('.cidrs.txt')), name.slice(start))
+    const hit = locate(snap, c.files.filter((f) => !f.endsWith('.cidrs.txt')), c.domains.entryAt(name, start))
     return [{ category: c.name, enforced: groupEnforces.includes(c.name), ...hit }]
   })
   const enforcedHits = matches.filter((m) => m.enforced).map((m) => m.category)

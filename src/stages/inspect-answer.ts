@@ -53,7 +53,7 @@ export function memoFor(entry: CacheEntry, snapshot: PolicySnapshot): Inspection
       if (snapshot.allowed(target)) continue
       const start = c.domains.match(target)
       if (start >= 0) {
-        hit = { caughtBy: 'cname', entry: target.slice(start) }
+        hit = { caughtBy: 'cname', entry: c.domains.entryAt(target, start) }
         break
       }
     }

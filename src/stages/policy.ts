@@ -36,7 +36,7 @@ export class PolicyStage implements Stage {
     const hit = blocking === 0 ? -1 : snap.matchName(name, blocking)
     if (hit >= 0) {
       if (snap.allowed(name)) return next(q)
-      return this.responder.reply(q, snap.categoryAt(hitBit(hit)).name, 'name', name.slice(hitStart(hit)))
+      return this.responder.reply(q, snap.categoryAt(hitBit(hit)).name, 'name', snap.categoryAt(hitBit(hit)).domains.entryAt(name, hitStart(hit)))
     }
     if (q.exemptMask === 0) return next(q)
     // Nothing blocks it now; would it have been blocked but for an exemption?
