@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The dnsvakt command: serve (default), check-config, explain, lint-lists.
+ * The dnsvakt command: serve (default), check-config, explain, lint-lists, simulate.
  * The only file with process side effects (exit codes, signals, stdout).
  */
 import cluster from 'node:cluster'
@@ -14,6 +14,7 @@ import { handleSignals, startService } from './serve.js'
 import { VERSION } from './version.js'
 import { runCheckConfig, runExplain } from './commands.js'
 import { runLintLists } from './commands/lint-lists-command.js'
+import { runSimulate } from './commands/simulate.js'
 
 const HELP = `dnsvakt ${VERSION}: DNS enforcement gateway (TikTok, Telegram and DNS-bypass blocking)
 
@@ -24,6 +25,8 @@ Usage:
                                          why NAME is (not) blocked for a client
   dnsvakt lint-lists DIR [--against REV] [--max-shrink PERCENT]
                                          check a blocklist folder (for its CI and pre-commit hook)
+  dnsvakt simulate NAMES --from REV --to REV --repo DIR | --from-dir A --to-dir B [--config FILE] [--protected FILE] [--json]
+                                         what a list change would newly block and allow (exit 1: a protected name)
   dnsvakt --version | --help
 `
 
@@ -68,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'lint-lists':
       return runLintLists(args, process.stdout)
+    case 'simulate': return runSimulate(args, process.stdout)
     default:
       return print(`unknown command "${command}"\n\n${HELP}`, 2, true)
   }
