@@ -104,10 +104,6 @@ export class WildcardBuilder {
   private readonly nodeOf: number[] = []
   private readonly texts: string[] = []
 
-  get count(): number {
-    return this.texts.length
-  }
-
   add(node: number, pattern: string): void {
     if (this.seen.has(pattern)) return
     this.seen.add(pattern)
