@@ -13,6 +13,7 @@
  * structured-clonable, like the rest of the trie.
  */
 
+const DOT = 0x2e
 const STAR = 0x2a
 
 /** The wildcard part of a DomainTrie's data (see DomainTrie.toData). */
@@ -64,8 +65,11 @@ export function matchAt(w: WildcardData, node: number, name: string, dot: number
  */
 function labelsMatch(p: string, pEnd: number, name: string, nEnd: number): boolean {
   for (;;) {
-    const ps = p.lastIndexOf('.', pEnd - 1) + 1
-    const ns = nEnd === 0 ? 0 : name.lastIndexOf('.', nEnd - 1) + 1
+    // Loops, not lastIndexOf: V8 runs lastIndexOf in C++, ~1,000 instructions a call (callgrind).
+    let ps = pEnd
+    while (ps > 0 && p.charCodeAt(ps - 1) !== DOT) ps--
+    let ns = nEnd
+    while (ns > 0 && name.charCodeAt(ns - 1) !== DOT) ns--
     if (!globLabel(p, ps, pEnd, name, ns, nEnd)) return false
     if (ps === 0) return true
     if (ns === 0) return false
