@@ -60,7 +60,7 @@ export class PolicySnapshot {
 
   /**
    * The first category in `mask` whose domain list covers `name`, encoded as
-   * `start * 32 + bit` where `name.slice(start)` is the matching entry (decode
+   * `start * 32 + bit` where `domains.entryAt(name, start)` is the matching entry (decode
    * with hitBit/hitStart); -1 for none. A number, so the hot path allocates
    * nothing. (start can pass 255: escaped names run to about 1,000 characters.)
    */
