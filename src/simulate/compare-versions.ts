@@ -64,12 +64,14 @@ export function compareVersions(from: Version, to: Version, names: ReadonlyMap<s
   const categoryNames = [...new Set([...from.snapshot.categories, ...to.snapshot.categories].map((c) => c.name))].sort()
   const categories = categoryNames.map((category) => ({ category, newlyBlocked: [] as Change[], newlyAllowed: [] as Change[] }))
   const enforced = (g: GroupSpec, v: PolicySnapshot): string[] => v.categories.map((c) => c.name).filter((c) => g.enforce === null || g.enforce.includes(c))
+  // The enforced categories per group and version, in the version's order, worked out once.
   const groupOut = groups.map((g) => ({
     group: g.name,
     enforces: [...new Set([...enforced(g, from.snapshot), ...enforced(g, to.snapshot)])].sort(),
     newlyBlocked: [] as Change[],
     newlyAllowed: [] as Change[],
-    spec: g,
+    before: enforced(g, from.snapshot),
+    after: enforced(g, to.snapshot),
   }))
 
   for (const [name, queries] of names) {
@@ -87,13 +89,13 @@ export function compareVersions(from: Version, to: Version, names: ReadonlyMap<s
     }
     for (const g of groupOut) {
       // As the policy stage: the first enforced category (in the version's order) decides.
-      const was = enforced(g.spec, from.snapshot).find((c) => before.has(c))
-      const is = enforced(g.spec, to.snapshot).find((c) => after.has(c))
+      const was = g.before.find((c) => before.has(c))
+      const is = g.after.find((c) => after.has(c))
       if (is !== undefined && was === undefined) g.newlyBlocked.push(change(is, true))
       else if (was !== undefined && is === undefined) g.newlyAllowed.push(change(was, false))
     }
   }
-  return { categories, groups: groupOut.map(({ spec: _spec, ...rest }) => rest) }
+  return { categories, groups: groupOut.map(({ before: _b, after: _a, ...rest }) => rest) }
 }
 
 function located(v: Version, version: 'from' | 'to', category: string, entry: string, name: string, queries: number, because: Change['because']): Change {
