@@ -70,7 +70,7 @@ t.test('an empty file and an empty mapping give the defaults', async (t) => {
 
 const FULL = `
 listen:
-  dns: ["10.20.0.53:53", "[fd00:20::53]:53", "192.0.2.1", "::1"]
+  dns: ["10.20.0.53:53", "[fd00:20::53]:53", "192.0.2.1:53", "[::1]:53"]
   admin: "[::1]:9999"
   tcpIdleTimeout: 2500ms
   tcpMaxConnections: 50

@@ -1,9 +1,9 @@
 /**
- * gateway.ts's own checks (the whole gateway is exercised end to end in
+ * The cross-field checks of config/check-config.ts (the whole gateway is exercised end to end in
  * test/integration/): forwarding loops are refused at start.
  */
 import t from 'tap'
-import { forwardingLoops } from '../src/gateway.js'
+import { forwardingLoops } from '../../src/config/check-config.js'
 
 const up = (address: string, port = 53) => ({ address, port, protocol: 'udp' as const })
 
