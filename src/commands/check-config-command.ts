@@ -13,7 +13,7 @@ import { usageError } from './help-command.js'
 import { type CommandIo, takeOption } from './options.js'
 
 export async function runCheckConfig(args: string[], io: CommandIo): Promise<number> {
-  const file = args[0] ?? takeOption(args, '--config')
+  const file = takeOption(args, '--config') ?? args[0]
   if (!file) return usageError(io, 'check-config needs a FILE')
   const problems: string[] = []
   try {
