@@ -70,7 +70,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
   const now = deps.now ?? Date.now
   const log = deps.logger
 
-  const store = await PolicyStore.open(() => listOptionsFor(loaded, now()), {}, deps.listLoader)
+  const store = await PolicyStore.open(() => listOptionsFor(loaded, now()), {}, deps.listLoader, log)
   const first = store.snapshot
   checkGroupCategories(loaded, first)
 
@@ -175,7 +175,8 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
       metrics.setListEntries(c.name, 'cidr', c.cidrs.size)
     }
     metrics.setListEntries('allow', 'allow', snapshot.allow.size)
-    metrics.setListVersion(snapshot.version, now())
+    metrics.setListVersion(snapshot.version, now(), snapshot.committedAt ?? undefined)
+    metrics.setServingLastGood(store.servingLastGood !== null)
   }
   publishLists(first)
   metrics.countReload(true)

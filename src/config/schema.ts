@@ -135,6 +135,8 @@ export const configSchema = z.strictObject({
   blocking: z
     .strictObject({
       dir: z.string().default('blocklists'),
+      /** Last good lists kept on disk (lists/last-good-state.ts); null: `.dnsvakt-state/<dir name>` beside blocking.dir. */
+      stateDir: z.string().min(1).nullable().default(null),
       mode: z.enum(['nxdomain', 'nodata', 'null', 'refused', 'sinkhole']).default('nxdomain'),
       sinkhole: z
         .strictObject({
@@ -160,6 +162,8 @@ export const configSchema = z.strictObject({
           requireSignedCommits: z.boolean().default(false),
           /** SSH allowed_signers file for `git verify-commit`; null uses git's own config (GnuPG keyring). */
           allowedSigners: z.string().nullable().default(null),
+          /** Serve a fetched commit that does not descend from the served one (a rollback or rewritten history). Off: refused. */
+          allowRewrite: z.boolean().default(false),
         })
         .nullable()
         .default(null),

@@ -74,6 +74,8 @@ export interface Metrics {
   countReload(ok: boolean): void
   /** After a successful reload: the active version, when it succeeded and, for git lists, the commit time. */
   setListVersion(version: string, lastSuccessMs: number, commitTimeMs?: number): void
+  /** 1 while the last good lists are served because the list folder was refused at start. */
+  setServingLastGood(serving: boolean): void
   tcpConnections(delta: number): void
   /** After a config reload: new groups/categories get their own children; old ones stay. */
   setLabelSets(sets: { groups?: readonly string[]; categories?: readonly string[] }): void
@@ -183,6 +185,7 @@ export function createMetrics(registry: Registry, opts: MetricsOptions): Metrics
   const reloadKids = { success: zeroed(reloads, { result: 'success' }), failure: zeroed(reloads, { result: 'failure' }) }
   const lastSuccess = gauge('dnsvakt_lists_last_success_timestamp_seconds', 'Unix time of the last successful list reload.', [], 'max')
   const commitTime = gauge('dnsvakt_lists_commit_timestamp_seconds', 'Unix time of the git commit of the active lists (absent for non-git lists).', [], 'max')
+  const servingLastGood = gauge('dnsvakt_lists_serving_last_good', '1 while the last good lists (blocking.stateDir) are served because the list folder was refused at start.', [], 'max')
   const listInfo = gauge('dnsvakt_lists_info', 'Always 1; the version label is the active list version (git commit or content hash).', ['version'], 'max')
   // Absent until known: a 0 would read as "lists from 1970" to the staleness alert.
   lastSuccess.remove()
@@ -239,6 +242,7 @@ export function createMetrics(registry: Registry, opts: MetricsOptions): Metrics
       if (commitTimeMs === undefined) commitTime.remove()
       else commitTime.set(commitTimeMs / 1000)
     },
+    setServingLastGood(serving) { servingLastGood.set(serving ? 1 : 0) },
     tcpConnections(delta) { tcp.inc(delta) },
     setLabelSets,
   }
