@@ -114,7 +114,7 @@ export class LastGoodState {
 
   /** Removes a staging folder that will not be accepted. */
   async discard(staging: string): Promise<void> {
-    await rm(staging, { recursive: true, force: true })
+    await rm(staging, { recursive: true, force: true }).catch(() => {}) // nothing there to remove (an unusable state folder)
   }
 
   /** Removes folders no link points at: older ones at once (this process replaced them), others once they are leftovers. */
