@@ -163,7 +163,7 @@ export const configSchema = z.strictObject({
           /** SSH allowed_signers file for `git verify-commit`; null uses git's own config (GnuPG keyring). */
           allowedSigners: z.string().nullable().default(null),
           /** Serve a fetched commit that does not descend from the served one (a rollback or rewritten history). Off: refused. */
-          allowRewrite: z.boolean().default(false),
+          allowRewrite: z.boolean().optional(),
         })
         .nullable()
         .default(null),

@@ -33,7 +33,7 @@ export async function prepareListTriggers(
   const g = config.blocking.git
   const git = g
     ? new GitSync(
-        { dir: loaded.blocklistDir, url: g.url, branch: g.branch, intervalMs: g.interval, requireSignedCommits: g.requireSignedCommits, allowedSigners: g.allowedSigners, allowRewrite: g.allowRewrite },
+        { dir: loaded.blocklistDir, url: g.url, branch: g.branch, intervalMs: g.interval, requireSignedCommits: g.requireSignedCommits, allowedSigners: g.allowedSigners, allowRewrite: g.allowRewrite ?? false },
         (commit) => reload(`git ${commit.slice(0, 12)}`),
         (o) => logOutcome(log, o, onSyncFailure),
       )
