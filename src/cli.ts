@@ -14,6 +14,7 @@ import { handleSignals, startService } from './serve.js'
 import { VERSION } from './version.js'
 import { runCheckConfig, runExplain } from './commands.js'
 import { runLintLists } from './commands/lint-lists-command.js'
+import { runAcceptLists } from './commands/accept-lists-command.js'
 
 const HELP = `dnsvakt ${VERSION}: DNS enforcement gateway (TikTok, Telegram and DNS-bypass blocking)
 
@@ -24,6 +25,8 @@ Usage:
                                          why NAME is (not) blocked for a client
   dnsvakt lint-lists DIR [--against REV] [--max-shrink PERCENT]
                                          check a blocklist folder (for its CI and pre-commit hook)
+  dnsvakt accept-lists REV [--config FILE]
+                                         let git sync serve one refused rollback/rewritten commit
   dnsvakt --version | --help
 `
 
@@ -68,6 +71,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'lint-lists':
       return runLintLists(args, process.stdout)
+    case 'accept-lists':
+      return runAcceptLists(args, process.stdout)
     default:
       return print(`unknown command "${command}"\n\n${HELP}`, 2, true)
   }

@@ -15,7 +15,10 @@ import { existsSync, readdirSync } from 'node:fs'
 import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DnsvaktError } from '../errors.js'
+import { acceptFileFor } from './accept-rewrite.js'
 import { GitError, gitReason, runGit } from './git.js'
+
+export { acceptFileFor } from './accept-rewrite.js'
 
 export interface GitSyncOptions {
   readonly dir: string
@@ -37,9 +40,6 @@ export type SyncOutcome =
   | { readonly kind: 'updated'; readonly from: string; readonly to: string; readonly rewrite?: boolean }
   | { readonly kind: 'refused'; readonly commit: string; readonly code: RefusalCode; readonly reason: string }
   | { readonly kind: 'failed'; readonly reason: string }
-
-/** Inside the clone's .git: the one commit an operator accepted with `dnsvakt accept-lists`. */
-export const acceptFileFor = (dir: string): string => join(dir, '.git', 'dnsvakt-accept-rewrite')
 
 export class GitSync {
   private timer: NodeJS.Timeout | null = null

@@ -7,6 +7,8 @@
 import t, { type Test } from 'tap'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { runAcceptLists } from '../../src/commands/accept-lists-command.js'
 import { acceptFileFor, GitSync, type GitSyncOptions, type SyncOutcome } from '../../src/list-sync/git-sync.js'
 import { allowedSigners, createListRepo, git, sshKey } from '../fixtures/git-repo.js'
 
@@ -141,4 +143,33 @@ t.test('prepare refuses a folder that is neither empty nor a checkout, and a bad
   const opts = { url: remote, branch: 'main', intervalMs: 1000, requireSignedCommits: false, allowedSigners: null }
   await t.rejects(new GitSync({ ...opts, dir }, async () => {}).prepare(), { code: 'DNSVAKT_ERR_GIT' })
   await t.rejects(new GitSync({ ...opts, dir: join(root, 'empty'), url: join(root, 'nowhere.git') }, async () => {}).prepare(), { code: 'DNSVAKT_ERR_GIT' })
+})
+
+t.test('dnsvakt accept-lists REV: the operator accepts one refused rollback', async (t) => {
+  const { root, remote, commit, forcePush } = repo(t)
+  const first = commit({ 'tiktok.txt': 'tiktok.com\n' }, 'first')
+  const second = commit({ 'tiktok.txt': 'tiktok.com\nb.example\n' }, 'second')
+  const dir = join(root, 'served')
+  const sync = new GitSync(options(dir, remote), async () => {})
+  await sync.prepare()
+  const config = join(root, 'dnsvakt.yaml')
+  writeFileSync(config, `blocking:\n  dir: served\n  git:\n    url: ${remote}\n`)
+  const run = async (...args: string[]) => {
+    let text = ''
+    const out = new Writable({ write(chunk, _e, cb) { text += String(chunk); cb() } })
+    return { code: await runAcceptLists(args, out), text }
+  }
+
+  t.match(await run(second.slice(0, 12), '--config', config), { code: 0, text: /descends from the served commit: nothing to accept/ })
+  forcePush(first)
+  t.match(await sync.sync(), { kind: 'refused', code: 'not-descendant' })
+  t.match(await run('nosuchref', '--config', config), { code: 1, text: /cannot resolve "nosuchref"/ })
+  t.match(await run(first.slice(0, 12), '--config', config), { code: 0, text: new RegExp(`accepted ${first}`) })
+  t.same(await sync.sync(), { kind: 'updated', from: second, to: first, rewrite: true })
+  t.equal(git(dir, 'rev-parse', 'HEAD'), first)
+
+  for (const args of [[], ['a', 'b'], ['--config'], ['--bogus']]) t.equal((await run(...args)).code, 2, `usage: ${JSON.stringify(args)}`)
+  const noGit = join(root, 'plain.yaml')
+  writeFileSync(noGit, 'blocking:\n  dir: served\n')
+  t.match(await run(first, '--config', noGit), { code: 2, text: /blocking.git is not set/ })
 })
