@@ -4,7 +4,8 @@
  */
 import { loadConfig } from './config/load-config.js'
 import { isDnsvaktError } from './errors.js'
-import { listOptionsFor, loadLists } from './lists/load-lists.js'
+import { enforcedBy, listOptionsFor, loadLists } from './lists/load-lists.js'
+import { emptyEnforced } from './lists/reload-rules.js'
 import { groupCategoryProblems, upstreamLoops } from './gateway.js'
 import { ClientClassifier } from './policy/client-classifier.js'
 import { explain } from './policy/explain.js'
@@ -21,7 +22,7 @@ export async function runCheckConfig(file: string | null, out = process.stdout):
     const snapshot = await loadLists(listOptionsFor(loaded, Date.now()))
     if (snapshot.categories.length === 0) problems.push(`blocking.dir: no list files (<category>.txt) in ${loaded.blocklistDir}`)
     for (const p of snapshot.problems) problems.push(`${p.file}:${p.line}: ${p.message}${p.text ? ` (${p.text})` : ''}`)
-    problems.push(...groupCategoryProblems(loaded, snapshot), ...upstreamLoops(loaded))
+    problems.push(...groupCategoryProblems(loaded, snapshot), ...emptyEnforced(snapshot, enforcedBy(loaded.config.groups)), ...upstreamLoops(loaded))
     if (problems.length === 0) {
       out.write(`${file}: OK (lists ${snapshot.version}: ${snapshot.counts().map((c) => `${c.category} ${c.domains} names/${c.cidrs} ranges`).join(', ')})\n`)
       return 0

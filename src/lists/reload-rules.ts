@@ -33,16 +33,17 @@ export function refusals(old: PolicySnapshot, next: PolicySnapshot, enforced: En
 /**
  * Why a folder cannot be served with nothing to fall back on: no list at
  * all, or a category that a group enforces missing or empty (it would
- * silently enforce nothing). check-config reports the same.
+ * silently enforce nothing).
  */
 export function startProblems(snapshot: PolicySnapshot, enforced: Enforced): string[] {
   if (snapshot.categories.length === 0) return [`no list files (<category>.txt) in ${snapshot.dir}`]
-  const names = enforced === 'all' ? snapshot.categories.map((c) => c.name) : enforced
-  const out: string[] = []
-  for (const name of names) {
-    const c = snapshot.categories.find((x) => x.name === name)
-    if (!c) out.push(`category "${name}" is enforced by a group but has no list file in ${snapshot.dir}`)
-    else if (c.domains.size === 0 && c.cidrs.size === 0) out.push(`category "${name}" is enforced by a group but ${c.files.join(', ')} hold no entries`)
-  }
-  return out
+  const names = enforced === 'all' ? [] : enforced.filter((name) => !snapshot.has(name))
+  return [...names.map((name) => `category "${name}" is enforced by a group but has no list file in ${snapshot.dir}`), ...emptyEnforced(snapshot, enforced)]
+}
+
+/** Enforced categories whose files hold no entry at all (check-config reports these; missing ones it reports per group). */
+export function emptyEnforced(snapshot: PolicySnapshot, enforced: Enforced): string[] {
+  return snapshot.categories
+    .filter((c) => (enforced === 'all' || enforced.includes(c.name)) && c.domains.size === 0 && c.cidrs.size === 0)
+    .map((c) => `category "${c.name}" is enforced by a group but ${c.files.join(', ')} hold no entries`)
 }

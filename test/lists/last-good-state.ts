@@ -8,7 +8,9 @@ import t, { type Test } from 'tap'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
 import pino from 'pino'
+import { runCheckConfig } from '../../src/commands.js'
 import { LastGoodState } from '../../src/lists/last-good-state.js'
 import { loadLists, type LoadListsOptions } from '../../src/lists/load-lists.js'
 import { PolicyStore } from '../../src/lists/policy-store.js'
@@ -119,4 +121,17 @@ t.test('a corrupt state (meta missing) counts as none', async (t) => {
   unlinkSync(join(found!.dir, 'dnsvakt-state.json'))
   t.equal(await new LastGoodState(stateDir).read(), null)
   t.equal(await new LastGoodState(join(stateDir, 'nowhere')).read(), null)
+})
+
+t.test('check-config reports an enforced category that is empty (a start with no last good state would stop)', async (t) => {
+  const { root, dir } = setup(t, { ...FILES, 'telegram.txt': '# emptied\n' })
+  const file = join(root, 'dnsvakt.yaml')
+  writeFileSync(file, 'blocking:\n  dir: lists\nupstream:\n  servers: ["192.0.2.53:53"]\ngroups:\n  default:\n    enforce: [tiktok, telegram]\n')
+  let text = ''
+  const out = new Writable({ write(chunk, _e, cb) { text += String(chunk); cb() } })
+  t.equal(await runCheckConfig(file, out as unknown as typeof process.stdout), 1)
+  t.match(text, /category "telegram" is enforced by a group but telegram.txt hold no entries/)
+  writeFileSync(join(dir, 'telegram.txt'), 'telegram.org\n')
+  text = ''
+  t.equal(await runCheckConfig(file, out as unknown as typeof process.stdout), 0, text)
 })
