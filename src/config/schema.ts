@@ -162,7 +162,7 @@ export const configSchema = z.strictObject({
           requireSignedCommits: z.boolean().default(false),
           /** SSH allowed_signers file for `git verify-commit`; null uses git's own config (GnuPG keyring). */
           allowedSigners: z.string().nullable().default(null),
-          /** Serve a fetched commit that does not descend from the served one (a rollback or rewritten history). Off: refused. */
+          /** Serve a fetched commit that does not descend from the served one (a rollback or rewritten history). Absent or false: refused (see `dnsvakt accept-lists`). */
           allowRewrite: z.boolean().optional(),
         })
         .nullable()
