@@ -11,7 +11,7 @@ import { DnsvaktError } from '../errors.js'
 import type { LoadListsOptions } from './load-lists.js'
 import { LastGoodState, STATE_EXEMPTIONS } from './last-good-state.js'
 import type { PolicySnapshot } from './policy-snapshot.js'
-import { refusals, startProblems } from './reload-rules.js'
+import { refusals, unservableProblems } from './reload-rules.js'
 
 /** Why the gateway serves the last good lists instead of the folder. */
 export interface ServingLastGood {
@@ -50,7 +50,7 @@ export async function openLists(o: LoadListsOptions, loader: Loader, state: Last
     if (staging) await state!.discard(staging)
     return { snapshot: last, staging: null, lastGood: { version: last.version, since: o.now, reasons } }
   }
-  const problems = startProblems(fresh, enforced)
+  const problems = unservableProblems(fresh, enforced)
   if (problems.length > 0) {
     if (staging) await state!.discard(staging)
     throw new DnsvaktError('DNSVAKT_ERR_BLOCKLIST', `cannot start on the lists in ${o.dir} (and there is no last good state in ${state?.stateDir ?? '(none configured)'}):\n  - ${problems.join('\n  - ')}`, { problems })

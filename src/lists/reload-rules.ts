@@ -35,7 +35,7 @@ export function refusals(old: PolicySnapshot, next: PolicySnapshot, enforced: En
  * all, or a category that a group enforces missing or empty (it would
  * silently enforce nothing).
  */
-export function startProblems(snapshot: PolicySnapshot, enforced: Enforced): string[] {
+export function unservableProblems(snapshot: PolicySnapshot, enforced: Enforced): string[] {
   if (snapshot.categories.length === 0) return [`no list files (<category>.txt) in ${snapshot.dir}`]
   const names = enforced === 'all' ? [] : enforced.filter((name) => !snapshot.has(name))
   return [...names.map((name) => `category "${name}" is enforced by a group but has no list file in ${snapshot.dir}`), ...emptyEnforced(snapshot, enforced)]
