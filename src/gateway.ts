@@ -53,7 +53,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
   const now = deps.now ?? Date.now
   const log = deps.logger
 
-  const store = await PolicyStore.open(() => listOptionsFor(loaded, now()), {}, deps.listLoader)
+  const store = await PolicyStore.open(() => listOptionsFor(loaded, now()), {}, deps.listLoader, log)
   const upstreams = resolveUpstreams(config.upstream, (problem) => log.warn({ event: 'resolv-conf-skipped', problem }, 'resolv.conf line skipped'))
   refuseProblems(startProblems(config, { lists: store.snapshot, listDir: loaded.blocklistDir, upstreams: allUpstreams(upstreams) }))
 

@@ -7,7 +7,8 @@
 import { startProblems } from '../config/check-config.js'
 import { loadConfig } from '../config/load-config.js'
 import { isDnsvaktError } from '../errors.js'
-import { listOptionsFor, loadLists } from '../lists/load-lists.js'
+import { enforcedBy, listOptionsFor, loadLists } from '../lists/load-lists.js'
+import { emptyEnforced } from '../lists/reload-rules.js'
 import { allUpstreams, resolveUpstreams } from '../upstream/build-pools.js'
 import { usageError } from './help-command.js'
 import { type CommandIo, takeOption } from './options.js'
@@ -23,6 +24,8 @@ export async function runCheckConfig(args: string[], io: CommandIo): Promise<num
     for (const p of snapshot.problems) problems.push(`${p.file}:${p.line}: ${p.message}${p.text ? ` (${p.text})` : ''}`)
     const upstreams = allUpstreams(resolveUpstreams(loaded.config.upstream, (p) => problems.push(`upstream.resolvConf: ${p}`)))
     problems.push(...startProblems(loaded.config, { lists: snapshot, listDir: loaded.blocklistDir, upstreams }))
+    // With no last good state, a start refuses an enforced category that is empty: say so here too.
+    problems.push(...emptyEnforced(snapshot, enforcedBy(loaded.config.groups)))
     if (problems.length === 0) {
       const counts = snapshot.counts().map((c) => `${c.category} ${c.domains} names/${c.cidrs} ranges`)
       io.out.write(`${file}: OK (lists ${snapshot.version}: ${counts.join(', ')})\n`)

@@ -14,6 +14,8 @@ Usage:
                                          why NAME is (not) blocked for a client
   dnsvakt lint-lists DIR [--against REV] [--max-shrink PERCENT]
                                          check a blocklist folder (for its CI and pre-commit hook)
+  dnsvakt accept-lists REV [--config FILE]
+                                         let git sync serve one refused rollback/rewritten commit
   dnsvakt --version | --help
 `
 

@@ -114,10 +114,14 @@ const git = z.strictObject({
   requireSignedCommits: flag.default(false),
   /** SSH allowed_signers file for `git verify-commit`; null uses git's own config (GnuPG keyring). */
   allowedSigners: textOrNull('/etc/dnsvakt/allowed_signers').default(null),
+  /** Serve a fetched commit that does not descend from the served one (a rollback or rewritten history). Absent or false: refused (see `dnsvakt accept-lists`). */
+  allowRewrite: flag.optional(),
 })
 
 const blocking = z.strictObject({
   dir: text('/var/lib/dnsvakt/blocklists').default('blocklists'),
+  /** Last good lists kept on disk (lists/last-good-state.ts); null: `.dnsvakt-state/<dir name>` beside blocking.dir. */
+  stateDir: textOrNull('/var/lib/dnsvakt/state').default(null),
   mode: blockMode.default('nxdomain'),
   sinkhole: z.strictObject({ ipv4: address(4, '10.20.0.80').default(null), ipv6: address(6, 'fd00:20::80').default(null) }).prefault({}),
   ttl: duration.default(300_000),

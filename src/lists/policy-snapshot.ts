@@ -40,6 +40,8 @@ export class PolicySnapshot {
     readonly problems: readonly ListProblem[],
     /** Absolute folder the lists came from (for explain's file lookups). */
     readonly dir: string,
+    /** ms: time of the git commit the lists came from; null when they are not from a git checkout. */
+    readonly committedAt: number | null = null,
   ) {
     for (const c of categories) this.bits.set(c.name, c.bit)
   }

@@ -19,6 +19,7 @@ export interface SnapshotData {
   readonly loadedAt: number
   readonly problems: readonly ListProblem[]
   readonly dir: string
+  readonly committedAt: number | null
 }
 
 /** The snapshot as data, and the buffers to transfer with it. */
@@ -37,6 +38,7 @@ export function snapshotToData(s: PolicySnapshot): { data: SnapshotData; transfe
     loadedAt: s.loadedAt,
     problems: s.problems,
     dir: s.dir,
+    committedAt: s.committedAt,
   }
   return { data, transfer: [...transfer] }
 }
@@ -55,5 +57,6 @@ export function snapshotFromData(d: SnapshotData): PolicySnapshot {
     d.loadedAt,
     d.problems,
     d.dir,
+    d.committedAt,
   )
 }

@@ -71,6 +71,8 @@ export interface Metrics {
   countReload(ok: boolean): void
   /** After a successful reload: the active version, when it succeeded and, for git lists, the commit time. */
   setListVersion(version: string, lastSuccessMs: number, commitTimeMs?: number): void
+  /** 1 while the last good lists are served because the list folder was refused at start. */
+  setServingLastGood(serving: boolean): void
   tcpConnections(delta: number): void
   /** After a config reload: new groups/categories get their own children; old ones stay. */
   setLabelSets(sets: { groups?: readonly string[]; categories?: readonly string[] }): void
@@ -129,12 +131,13 @@ function cacheMetrics(f: MetricFactory): Pick<Metrics, 'cacheHit' | 'cacheMiss' 
   }
 }
 
-function listMetrics(f: MetricFactory, knowsCategory: (c: string) => boolean): Pick<Metrics, 'setListEntries' | 'countReload' | 'setListVersion'> {
+function listMetrics(f: MetricFactory, knowsCategory: (c: string) => boolean): Pick<Metrics, 'setListEntries' | 'countReload' | 'setListVersion' | 'setServingLastGood'> {
   const entries = f.gauge('dnsvakt_lists_entries', 'Entries loaded per category and kind.', ['category', 'kind'], 'max')
   const reloads = f.counter('dnsvakt_lists_reloads_total', 'List reload attempts by result.', ['result'])
   const reloadKids = { success: zeroed(reloads, { result: 'success' }), failure: zeroed(reloads, { result: 'failure' }) }
   const lastSuccess = f.gauge('dnsvakt_lists_last_success_timestamp_seconds', 'Unix time of the last successful list reload.', [], 'max')
   const commitTime = f.gauge('dnsvakt_lists_commit_timestamp_seconds', 'Unix time of the git commit of the active lists (absent for non-git lists).', [], 'max')
+  const servingLastGood = f.gauge('dnsvakt_lists_serving_last_good', '1 while the last good lists (blocking.stateDir) are served because the list folder was refused at start.', [], 'max')
   const info = f.gauge('dnsvakt_lists_info', 'Always 1; the version label is the active list version (git commit or content hash).', ['version'], 'max')
   // Absent until known: a 0 would read as "lists from 1970" to the staleness alert.
   lastSuccess.remove()
@@ -152,6 +155,7 @@ function listMetrics(f: MetricFactory, knowsCategory: (c: string) => boolean): P
       if (commitTimeMs === undefined) commitTime.remove()
       else commitTime.set(commitTimeMs / 1000)
     },
+    setServingLastGood(serving) { servingLastGood.set(serving ? 1 : 0) },
   }
 }
 

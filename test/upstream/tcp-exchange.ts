@@ -4,6 +4,7 @@ import dnsPacket from 'dns-packet'
 import { FrameReader, tcpExchange } from '../../src/upstream/tcp-exchange.js'
 import type { IgnoredReason } from '../../src/upstream/udp-exchange.js'
 import { startFakeUpstream } from '../fixtures/fake-upstream.js'
+import { prng } from '../fixtures/dns-wire.js'
 
 const query = (name = 'Www.Example.Test') =>
   dnsPacket.encode({ type: 'query', id: 0, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }] })
@@ -16,14 +17,6 @@ const answerOf = (msg: Buffer) => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 /** A record's data (dns-packet types OPT without one). */
 const dataOf = (a: dnsPacket.Answer) => (a as { data?: unknown }).data
-
-/** mulberry32, seeded so a failing chunking can be replayed. */
-const prng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let x = Math.imul(seed ^ (seed >>> 15), seed | 1)
-  x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-  return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-}
 
 /** A TCP server that reads one framed query and lets the test reply; counts closed connections. */
 async function rawServer(onQuery: (msg: Buffer, sock: Socket) => void) {
