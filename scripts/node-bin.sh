@@ -3,14 +3,14 @@
 # first from the npm registry's `node` package into a per-user cache if needed.
 # CI (.ci/run) and the benchmark (target dnsvakt-node24) put it first in PATH:
 #   PATH="$(bash scripts/node-bin.sh 24):$PATH" npm test
-# The cache ($DNSVAKT_NODE_CACHE, default ~/.cache/dnsvakt/node-<major>) holds one
+# The cache ($DNSVAKT_NODE_CACHE/node-<major>, default ~/.cache/dnsvakt/node-<major>) holds one
 # install per major line; it is refreshed when it is older than a week, so
 # security releases of that line reach CI without a manual step.
 # Progress goes to stderr; stdout is only the directory. Exit 1 if it fails.
 set -euo pipefail
 major="${1:-24}"
 [[ "$major" =~ ^[0-9]+$ ]] || { echo "node-bin.sh: major version expected, got '$major'" >&2; exit 1; }
-cache="${DNSVAKT_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dnsvakt}/node-$major"
+cache="${DNSVAKT_NODE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/dnsvakt}/node-$major"
 bin="$cache/node_modules/node/bin"
 
 fresh() { # installed, runs, right major, and installed less than 7 days ago
