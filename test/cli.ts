@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { udpAsk } from './fixtures/dns-client.js'
 import { startFakeUpstream } from './fixtures/fake-upstream.js'
 import { ROOT, ensureBuilt } from './fixtures/built-cli.js'
+import { requireTool } from './fixtures/tool.js'
 
 const root = ROOT
 const cli = ensureBuilt()
@@ -60,6 +61,7 @@ t.test('explain says why, naming the list file and line', async (t) => {
 })
 
 t.test('serve: answers, reloads on SIGHUP, exits 0 on SIGTERM', async (t) => {
+  requireTool('dig')
   const up = await startFakeUpstream()
   t.teardown(() => up.close())
   const dir = mkdtempSync(join(tmpdir(), 'dnsvakt-cli-serve-'))
@@ -68,6 +70,7 @@ t.test('serve: answers, reloads on SIGHUP, exits 0 on SIGTERM', async (t) => {
   const cfg = join(dir, 'dnsvakt.yaml')
   writeFileSync(cfg, `workers: 1\nlisten:\n  dns: ["127.0.0.1:${port}"]\n  admin: ""\nupstream:\n  servers: ["127.0.0.1:${up.port}"]\nblocking:\n  dir: ${join(root, 'blocklists')}\n`)
   const child = spawn(process.execPath, [cli, 'serve', '--config', cfg], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  t.teardown(() => void child.kill('SIGKILL')) // a failed assertion must not leave the gateway running
   let out = ''
   child.stdout.on('data', (d) => (out += d))
   child.stderr.on('data', (d) => (out += d))

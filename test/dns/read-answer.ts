@@ -129,6 +129,7 @@ t.test('OPT is stripped, arcount adjusted, extended rcode kept', async (t) => {
     t.equal(p.additionals!.filter((r) => r.type === 'OPT').length, 0, `${what}: no OPT left`)
     t.equal(p.additionals!.length, kept, `${what}: arcount = records kept`)
     t.same(p.answers, decode(wire).answers, `${what}: answers unchanged`)
+    t.equal(a.wire.buffer.byteLength, a.wire.length, `${what}: own memory, not a slice of a shared pool the cache would keep alive`)
   }
   // Extended rcode: BADVERS = 16 is 1 in the OPT and 0 in the header.
   const badvers = dnsPacket.encode({
