@@ -134,7 +134,7 @@ const blocking = z.strictObject({
 
 export const configSchema = z.strictObject({
   listen: listen.prefault({}),
-  workers: workers.default('auto'),
+  workers: workers.default(1),
   upstream: upstream.prefault({}),
   cache: cache.prefault({}),
   access: z.strictObject({ allow: list(CIDR, '["10.0.0.0/8", "fc00::/7"]').default(DEFAULT_ALLOW) }).prefault({}),
