@@ -25,6 +25,7 @@ import { ForwardStage } from './stages/forward.js'
 import { InspectAnswerStage } from './stages/inspect-answer.js'
 import { PolicyStage } from './stages/policy.js'
 import { RateLimitStage } from './stages/rate-limit.js'
+import { PendingBudget } from './upstream/pending-budget.js'
 import { QueryHandler } from './server/query-handler.js'
 import { TcpListener } from './server/tcp-listener.js'
 import { UdpListener } from './server/udp-listener.js'
@@ -89,10 +90,16 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
   const pseudonyms = new ClientPseudonymizer({ mode: config.log.clientAddress, now })
   const decisions = new DecisionLog(deps.decisionLogger ?? log, { pseudonymizer: pseudonyms, queries: config.log.queries })
 
+  // One bound on upstream exchanges in flight across every pool (see upstream/pending-budget.ts).
+  const budget = new PendingBudget(config.upstream.maxPending, () => metrics.upstreamOverload())
+  metrics.setUpstreamPending(() => budget.current)
+  const noCase = new Set(config.upstream.randomizeCaseExcept.map(upstreamLabel))
   const makePool = (servers: UpstreamServer[]) =>
     new UpstreamPool(
-      servers.map((s) => ({ address: s.address, port: s.port, protocol: s.protocol })),
+      servers.map((s) => ({ address: s.address, port: s.port, protocol: s.protocol, randomizeCase: config.upstream.randomizeCase && !noCase.has(upstreamLabel(s)) })),
       {
+        budget,
+        localAddress: config.upstream.sourceAddress,
         strategy: config.upstream.strategy,
         tryTimeoutMs: config.upstream.tryTimeout,
         deadlineMs: config.upstream.deadline,
@@ -137,14 +144,28 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
     : null
   if (cache) metrics.setCacheStats(() => ({ entries: cache.entries, bytes: cache.bytes }))
 
+  const classifier = new ClientClassifier(config.access.allow, config.groups)
   const stages: Stage[] = [
-    new AclStage(new ClientClassifier(config.access.allow, config.groups)),
+    new AclStage(classifier),
     new ClientGroupStage(),
     new PolicyStage(responder),
     new InspectAnswerStage(responder),
     new ForwardStage(pool, zonePools, now, (q, e) => log.debug({ event: 'upstream-failed', qtype: q.qtype, err: (e as Error).message }, 'no upstream answered')),
   ]
-  if (config.rateLimit.queriesPerSecond > 0) stages.push(new RateLimitStage(config.rateLimit.queriesPerSecond, config.rateLimit.burst))
+  const rl = config.rateLimit
+  const rateLimitOptions = {
+    queriesPerSecond: rl.queriesPerSecond, burst: rl.burst, groups: rl.groups, ipv4Prefix: rl.ipv4Prefix, ipv6Prefix: rl.ipv6Prefix,
+    maxTracked: rl.maxClients, logIntervalMs: rl.logInterval,
+    onEpisode: () => metrics.rateLimitEpisode(),
+    onEvicted: () => metrics.rateLimitEviction(),
+    onLimited: (address: string, group: string, dropped: number) =>
+      log.warn({ event: 'rate-limited', client: pseudonyms.forLog(address), group, dropped }, 'client over its rate limit; its queries are dropped (UDP) or refused (TCP)'),
+  }
+  if (RateLimitStage.active(rateLimitOptions)) {
+    const limiter = new RateLimitStage(rateLimitOptions)
+    metrics.setRateLimitClients(() => limiter.tracked)
+    stages.push(limiter)
+  }
   if (cache) {
     stages.push(
       new CacheStage(cache, {
@@ -158,7 +179,9 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
     )
   }
   const chain = compose(orderStages(stages))
-  const handler = new QueryHandler(chain, () => store.snapshot, now, new EdgeObserver(metrics, decisions, pseudonyms, () => store.snapshot.version, log))
+  const handler = new QueryHandler(chain, () => store.snapshot, now, new EdgeObserver(metrics, decisions, pseudonyms, () => store.snapshot.version, log), {
+    udpMaxPayload: config.listen.udpMaxPayload,
+  })
 
   // Counted at scrape time: exemptions expire by themselves, without a reload.
   metrics.setExemptionsActive(() => store.snapshot.exemptions.filter((e) => e.expiresAt > now()).length)
@@ -194,7 +217,10 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
       const t = await TcpListener.bind(l.address, u.port, handler, {
         idleTimeoutMs: config.listen.tcpIdleTimeout,
         maxConnections: config.listen.tcpMaxConnections,
+        maxConnectionsPerClient: config.listen.tcpMaxConnectionsPerClient,
+        allowed: (address) => classifier.classify(address, store.snapshot).allowed,
         onConnections: (d) => metrics.tcpConnections(d),
+        onClosed: (reason) => metrics.tcpClosed(reason),
       })
       tcp.push(t)
       dns.push({ address: l.address, port: u.port })
@@ -240,9 +266,15 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
 
 /** A group enforcing a category that has no list is an operator mistake (check-config reports it too). */
 export function groupCategoryProblems(loaded: LoadedConfig, snapshot: PolicySnapshot): string[] {
-  return Object.entries(loaded.config.groups).flatMap(([name, g]) =>
-    g.enforce.filter((c) => !snapshot.has(c)).map((c) => `groups.${name}.enforce: no list for category "${c}" in ${loaded.blocklistDir}`),
-  )
+  const { groups, rateLimit } = loaded.config
+  return [
+    ...Object.entries(groups).flatMap(([name, g]) =>
+      g.enforce.filter((c) => !snapshot.has(c)).map((c) => `groups.${name}.enforce: no list for category "${c}" in ${loaded.blocklistDir}`),
+    ),
+    ...Object.keys(rateLimit.groups)
+      .filter((name) => name !== 'default' && !(name in groups))
+      .map((name) => `rateLimit.groups.${name}: no client group "${name}" in groups`),
+  ]
 }
 
 function checkGroupCategories(loaded: LoadedConfig, snapshot: PolicySnapshot): void {

@@ -22,6 +22,9 @@ export const duration = z.string().transform((text, ctx) => {
   return Math.round(Number(m[1]) * UNIT_MS[m[2]])
 })
 
+/** A duration that must be above zero: a 0 s idle timeout or try timeout would turn every connection or query into an instant failure. */
+export const positiveDuration = duration.refine((ms) => ms > 0, 'expected a duration above zero, such as "500ms" or "10s"')
+
 const SIZE = /^(\d+)\s*(B|KiB|MiB|GiB)?$/
 const UNIT_BYTES: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }
 
@@ -70,6 +73,15 @@ const upstreamServer = z.string().transform((text, ctx) => {
   return { ...parsed.data, protocol: tcp ? ('tcp' as const) : ('udp' as const) }
 })
 
+const SOURCE_IP = z.string().refine((t) => isIP(t) !== 0, 'expected an IP address such as "192.0.2.10" or "2001:db8::10"')
+
+function sourceAddresses(list: string[], ctx: z.RefinementCtx): { v4?: string; v6?: string } {
+  const v4 = list.filter((a) => isIP(a) === 4)
+  const v6 = list.filter((a) => isIP(a) === 6)
+  if (v4.length > 1 || v6.length > 1) ctx.addIssue({ code: 'custom', message: 'expected at most one IPv4 and one IPv6 source address' })
+  return { ...(v4[0] !== undefined && { v4: v4[0] }), ...(v6[0] !== undefined && { v6: v6[0] }) }
+}
+
 export const DEFAULT_ALLOW = ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', 'fc00::/7']
 
 const group = z.strictObject({
@@ -85,9 +97,13 @@ export const configSchema = z.strictObject({
       dns: z.array(hostPort(53)).min(1).default(['127.0.0.1:5353', '[::1]:5353'].map((t) => hostPort(53).parse(t))),
       /** Admin HTTP (metrics, health, explain, reload). Empty string disables it. */
       admin: z.union([z.literal(''), hostPort(9153)]).default(hostPort(9153).parse('127.0.0.1:9153')),
-      tcpIdleTimeout: duration.default(10_000),
+      tcpIdleTimeout: positiveDuration.default(10_000),
       tcpMaxConnections: z.number().int().positive().default(1000),
+      /** Open TCP connections per client address. */
+      tcpMaxConnectionsPerClient: z.number().int().positive().default(100),
       udpReceiveBuffer: byteSize.default(4 * 1024 * 1024),
+      /** Largest UDP reply, whatever the client advertises (DNS Flag Day 2020: 1232); larger ones go out TC=1. */
+      udpMaxPayload: z.number().int().min(512).max(65535).default(1232),
     })
     .prefault({}),
   /** Worker processes sharing the listeners (node:cluster): a number, or "auto" for one per core. 1 runs a single process. */
@@ -97,10 +113,21 @@ export const configSchema = z.strictObject({
       servers: z.array(upstreamServer).min(1).default([{ fromResolvConf: true as const }]),
       resolvConf: z.string().default('/etc/resolv.conf'),
       strategy: z.enum(['sequential', 'round-robin']).default('sequential'),
-      tryTimeout: duration.default(1000),
-      deadline: duration.default(3000),
+      tryTimeout: positiveDuration.default(1000),
+      deadline: positiveDuration.default(3000),
       failuresBeforeDown: z.number().int().min(1).default(3),
-      probeInterval: duration.default(5000),
+      probeInterval: positiveDuration.default(5000),
+      /** Upstream exchanges in flight across all pools; past it a miss is answered SERVFAIL at once. */
+      maxPending: z.number().int().positive().default(10_000),
+      /** Upstream-facing source address(es), at most one per family; default: any. */
+      sourceAddress: z
+        .union([SOURCE_IP, z.array(SOURCE_IP).max(2)])
+        .default([])
+        .transform((v, ctx) => sourceAddresses(typeof v === 'string' ? [v] : v, ctx)),
+      /** 0x20: random letter case on upstream questions, replies must echo it. */
+      randomizeCase: z.boolean().default(true),
+      /** Upstreams ("IP:port") that do not echo the case: sent as the client wrote it. */
+      randomizeCaseExcept: z.array(hostPort(53)).default([]),
       /** Conditional forwarding: the most specific zone wins. */
       zones: z
         .array(z.strictObject({ zone: z.string().min(1), servers: z.array(upstreamServer).min(1) }))
@@ -127,9 +154,20 @@ export const configSchema = z.strictObject({
   access: z.strictObject({ allow: z.array(CIDR).default(DEFAULT_ALLOW) }).prefault({}),
   rateLimit: z
     .strictObject({
-      /** Per client address; 0 turns rate limiting off. */
+      /** Per client (address prefix); 0 turns rate limiting off (unless a group sets its own). */
       queriesPerSecond: z.number().nonnegative().default(0),
       burst: z.number().int().positive().default(200),
+      /** Prefix lengths that count as one client. */
+      ipv4Prefix: z.number().int().min(8).max(32).default(32),
+      ipv6Prefix: z.number().int().min(16).max(128).default(56),
+      /** Buckets kept; past it the least recently used is evicted. */
+      maxClients: z.number().int().positive().default(100_000),
+      /** At most one log line per limited client per this interval. */
+      logInterval: positiveDuration.default(60_000),
+      /** Limits per client group instead of the default (e.g. a VPN concentrator behind NAT). */
+      groups: z
+        .record(z.string(), z.strictObject({ queriesPerSecond: z.number().nonnegative(), burst: z.number().int().positive() }))
+        .default({}),
     })
     .prefault({}),
   blocking: z
@@ -144,7 +182,7 @@ export const configSchema = z.strictObject({
         .prefault({}),
       ttl: duration.default(300_000),
       edeText: z.string().max(200).default('Blocked by municipal ICT rules (NSM 2023)'),
-      watchInterval: duration.default(2000),
+      watchInterval: positiveDuration.default(2000),
       exemptions: z
         .strictObject({
           file: z.string().default('exemptions.yaml'),
@@ -156,7 +194,7 @@ export const configSchema = z.strictObject({
         .strictObject({
           url: z.string().min(1),
           branch: z.string().min(1).default('main'),
-          interval: duration.default(60_000),
+          interval: positiveDuration.default(60_000),
           requireSignedCommits: z.boolean().default(false),
           /** SSH allowed_signers file for `git verify-commit`; null uses git's own config (GnuPG keyring). */
           allowedSigners: z.string().nullable().default(null),

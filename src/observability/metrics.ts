@@ -18,6 +18,7 @@ import { ArrayCounter, ArrayHistogram } from './array-metrics.js'
 export type QueryResult = ReplySource | 'dropped'
 export type UpstreamFailure = 'timeout' | 'network' | 'servfail' | 'refused' | 'bad-reply'
 export type UpstreamIgnored = 'wrong-source' | 'wrong-id' | 'wrong-question' | 'malformed'
+export type TcpClosed = 'access' | 'per-client' | 'total' | 'idle' | 'output'
 export type ListKind = 'domain' | 'cidr' | 'allow'
 export interface CacheStats { entries: number; bytes: number }
 
@@ -75,6 +76,15 @@ export interface Metrics {
   /** After a successful reload: the active version, when it succeeded and, for git lists, the commit time. */
   setListVersion(version: string, lastSuccessMs: number, commitTimeMs?: number): void
   tcpConnections(delta: number): void
+  /** A TCP connection refused at accept or cut by the listener (tcp-listener.ts TcpCloseReason). */
+  tcpClosed(reason: TcpClosed): void
+  /** A miss answered SERVFAIL because upstream.maxPending exchanges were in flight. */
+  upstreamOverload(): void
+  /** Read at scrape time for dnsvakt_upstream_pending and dnsvakt_rate_limit_clients. */
+  setUpstreamPending(read: () => number): void
+  setRateLimitClients(read: () => number): void
+  rateLimitEpisode(): void
+  rateLimitEviction(): void
   /** After a config reload: new groups/categories get their own children; old ones stay. */
   setLabelSets(sets: { groups?: readonly string[]; categories?: readonly string[] }): void
 }
@@ -189,6 +199,17 @@ export function createMetrics(registry: Registry, opts: MetricsOptions): Metrics
   commitTime.remove()
   let listVersion: string | undefined
 
+  // edge bounds (docs/reliability.md)
+  const overload = counter('dnsvakt_upstream_overload_total', 'Misses answered SERVFAIL at once because upstream.maxPending exchanges were in flight.')
+  let readPending: () => number = () => 0
+  gauge('dnsvakt_upstream_pending', 'Upstream exchanges in flight.', [], 'sum', (g) => g.set(readPending()))
+  const rlEpisodes = counter('dnsvakt_rate_limit_episodes_total', 'Times a client (address prefix) went from within its rate limit to over it.')
+  const rlEvictions = counter('dnsvakt_rate_limit_evictions_total', 'Rate-limit buckets evicted (least recently used) to stay within rateLimit.maxClients.')
+  let readRlClients: () => number = () => 0
+  gauge('dnsvakt_rate_limit_clients', 'Clients (address prefixes) with a rate-limit bucket.', [], 'sum', (g) => g.set(readRlClients()))
+  const tcpClosedTotal = counter('dnsvakt_tcp_closed_connections_total', 'TCP connections refused at accept or cut by the listener, by reason.', ['reason'])
+  const tcpClosedKids = new Map((['access', 'per-client', 'total', 'idle', 'output'] as const).map((reason) => [reason, zeroed(tcpClosedTotal, { reason })]))
+
   // server
   const tcp = gauge('dnsvakt_tcp_connections', 'Open client TCP connections.')
   gauge('dnsvakt_build_info', 'Always 1; labels carry the dnsvakt and Node.js versions.', ['version', 'node'], 'max')
@@ -240,6 +261,12 @@ export function createMetrics(registry: Registry, opts: MetricsOptions): Metrics
       else commitTime.set(commitTimeMs / 1000)
     },
     tcpConnections(delta) { tcp.inc(delta) },
+    tcpClosed(reason) { tcpClosedKids.get(reason)?.inc() },
+    upstreamOverload() { overload.inc() },
+    setUpstreamPending(read) { readPending = read },
+    setRateLimitClients(read) { readRlClients = read },
+    rateLimitEpisode() { rlEpisodes.inc() },
+    rateLimitEviction() { rlEvictions.inc() },
     setLabelSets,
   }
 }
