@@ -14,7 +14,7 @@
  * a waiting query must not pin a 64 KB datagram in memory.
  */
 import { emptyReply, findQuestionEnd, malformedReply, truncatedReply } from '../dns/build-reply.js'
-import { FLAG, RCODE, UDP_SIZE_ADVERTISED, UDP_SIZE_NO_EDNS } from '../dns/constants.js'
+import { FLAG, HEADER_LENGTH, RCODE, UDP_SIZE_ADVERTISED, UDP_SIZE_NO_EDNS } from '../dns/constants.js'
 import { PARSE_DROP, PARSE_FORMERR, parseQuery, type ParseFailure } from '../dns/parse-query.js'
 import type { Query } from '../pipeline/query.js'
 import type { Next, Reply, ReplySource } from '../pipeline/types.js'
@@ -77,7 +77,7 @@ export class QueryHandler {
         sink.dropped?.()
         return this.observer.observe(null, transport, 'dropped', null, 0)
       }
-      sink.send(malformedReply(wire, q, findQuestionEnd(wire)), address, port)
+      sink.send(malformedReply(wire, q, echoableQuestionEnd(wire)), address, port)
       const source = q === RCODE.NOTIMP ? 'notimp' : 'formerr'
       return this.observer.observe(null, transport, source, null, (performance.now() - started) / 1000)
     }
@@ -125,3 +125,9 @@ export class QueryHandler {
 
 /** An oversized packet: FORMERR, or nothing when it is a response (answering one could start a loop). */
 const oversized = (wire: Buffer): ParseFailure => ((wire.readUInt16BE(2) & FLAG.QR) !== 0 ? PARSE_DROP : PARSE_FORMERR)
+
+/** Where the question ends if it may be echoed; -1 when it is not a legal name (over 255 bytes), which no reply may carry. */
+function echoableQuestionEnd(wire: Buffer): number {
+  const end = findQuestionEnd(wire)
+  return end - 4 - HEADER_LENGTH > 255 ? -1 : end
+}

@@ -78,3 +78,14 @@ t.test('oversized queries: FORMERR, or nothing for a response', async (t) => {
   t.equal(h.dropped(), 1)
   t.equal(calls, 0, 'the chain never saw them')
 })
+
+t.test('a name over 255 bytes: FORMERR without echoing the illegal question (found by the fuzzer)', async (t) => {
+  const h = setup(() => ({ kind: 'drop', source: 'refused' }))
+  const label = Buffer.concat([Buffer.from([63]), Buffer.alloc(63, 0x61)])
+  const wire = Buffer.concat([Buffer.from([0, 7, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), label, label, label, label, label, Buffer.from([0, 0, 1, 0, 1])])
+  h.handler.handle(wire, '10.0.0.1', 5353, 'udp', h.sink)
+  const d = decode(h.sent[0]) // dns-packet refuses a reply that carries a name over 255 bytes
+  t.equal(d.rcode, 'FORMERR')
+  t.equal(d.id, 7)
+  t.equal(d.questions?.length, 0)
+})
