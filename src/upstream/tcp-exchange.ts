@@ -17,7 +17,7 @@ import { DnsvaktError } from '../errors.js'
 import { findQuestionEnd } from '../dns/build-reply.js'
 import { HEADER_LENGTH } from '../dns/constants.js'
 import { FrameReader } from '../server/frame-reader.js'
-import { randomizeCase } from './case-randomization.js'
+import { randomizeCase, restoreCase } from './case-randomization.js'
 import { checkReply, type IgnoredReason, type UpstreamTarget } from './udp-exchange.js'
 
 export interface TcpExchangeOptions {
@@ -78,7 +78,8 @@ export function tcpExchange(query: Buffer, target: UpstreamTarget, opts: TcpExch
         const bad = checkReply(sent, questionEnd, msg)
         if (bad === undefined) {
           // A copy: the view may share a large chunk that a cache would otherwise keep alive.
-          done(undefined, Buffer.from(msg))
+          const reply = Buffer.from(msg)
+          done(undefined, opts.randomizeCase === true ? restoreCase(reply, query, questionEnd) : reply)
           return
         }
         ignored++

@@ -25,7 +25,7 @@ import { isIP } from 'node:net'
 import { DnsvaktError } from '../errors.js'
 import { FLAG, HEADER_LENGTH } from '../dns/constants.js'
 import { findQuestionEnd } from '../dns/build-reply.js'
-import { randomizeCase } from './case-randomization.js'
+import { randomizeCase, restoreCase } from './case-randomization.js'
 
 export type IgnoredReason = 'wrong-source' | 'wrong-id' | 'wrong-question' | 'malformed'
 
@@ -82,6 +82,8 @@ export interface UdpExchangeOptions {
 
 interface Pending {
   readonly wire: Buffer
+  /** The caller's query when `wire` has a randomised case: the reply gets its case back. */
+  readonly original: Buffer | undefined
   readonly questionEnd: number
   /** canonicalIp(target.address), and the port: where the reply must come from. */
   readonly address: string
@@ -153,7 +155,7 @@ export class UdpExchanger {
     if (opts.randomizeCase === true) randomizeCase(wire, HEADER_LENGTH)
     return new Promise<Buffer>((resolve, reject) => {
       const p: Pending = {
-        wire, questionEnd, address: canonicalIp(target.address), port: target.port, label,
+        wire, original: opts.randomizeCase === true ? query : undefined, questionEnd, address: canonicalIp(target.address), port: target.port, label,
         onIgnored: opts.onIgnored, resolve, reject, timer: undefined, done: false,
       }
       ps.pending.set(id, p)
@@ -223,7 +225,7 @@ export class UdpExchanger {
     if (p.done) return
     const bad = checkReply(p.wire, p.questionEnd, msg)
     if (bad !== undefined) return p.onIgnored?.(bad)
-    this.finish(ps, p, undefined, msg)
+    this.finish(ps, p, undefined, p.original === undefined ? msg : restoreCase(msg, p.original, p.questionEnd))
   }
 
   /** Blame a packet with an unknown ID on the exchange waiting for its sender, if any (a blind spoof names the upstream as source). */

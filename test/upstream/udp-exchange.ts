@@ -241,22 +241,29 @@ t.test('sockets bind to the configured upstream-facing source address', async (t
   t.same(from, ['127.0.0.2'], 'the query came from 127.0.0.2')
 })
 
-t.test('0x20: the question goes out in a random case and a reply must echo it', async (t) => {
+t.test('0x20: the question goes out in a random case, a reply must echo it, and the caller gets its case back', async (t) => {
   const name = 'www.randomized-case.example.test'
-  const srv = await rawServer('udp4', (msg, r, s) => s.send(answerOf(msg), r.port, r.address))
+  const sent: string[] = []
+  const srv = await rawServer('udp4', (msg, r, s) => {
+    sent.push(dnsPacket.decode(msg).questions![0].name)
+    // The answer's owner name written out in full (dns-packet does not compress), in the case received.
+    const d = dnsPacket.decode(msg)
+    const out = dnsPacket.encode({ type: 'response', id: d.id, flags: 0x8180, questions: d.questions, answers: [{ type: 'A', name: d.questions![0].name, ttl: 60, data: '192.0.2.7' }] })
+    s.send(out, r.port, r.address)
+  })
   const ex = exchanger()
   t.teardown(async () => { ex.close(); await srv.close() })
   const target = { address: '127.0.0.1', port: srv.port }
   const q = query(name)
   const before = Buffer.from(q)
-  const sent: string[] = []
   for (let i = 0; i < 4; i++) {
-    const reply = await ex.exchange(q, target, { timeoutMs: 500, randomizeCase: true })
-    sent.push(dnsPacket.decode(reply).questions![0].name)
+    const reply = dnsPacket.decode(await ex.exchange(q, target, { timeoutMs: 500, randomizeCase: true }))
+    t.equal(reply.questions![0].name, name, 'the reply carries the caller case in the question')
+    t.equal(reply.answers![0].name, name, '...and in the owner name the upstream wrote out')
   }
   t.same(q, before, 'the caller buffer keeps the client case')
   t.ok(sent.every((n) => n.toLowerCase() === name), 'same name')
-  t.ok(new Set(sent).size >= 3, `a different case each time: ${sent.join(' ')}`)
+  t.ok(new Set(sent).size >= 3, `a different case each time upstream: ${sent.join(' ')}`)
   t.ok(sent.some((n) => n !== name && n !== name.toUpperCase()), 'mixed case')
 
   // An upstream (or a spoofer) that answers in lower case is ignored until the timeout.
