@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'DNSVAKT_ERR_UPSTREAM_NETWORK'
   | 'DNSVAKT_ERR_UPSTREAM_ANSWER'
   | 'DNSVAKT_ERR_UPSTREAM_DEADLINE'
+  /** Too many upstream exchanges in flight (upstream.maxPending): answered SERVFAIL at once. */
+  | 'DNSVAKT_ERR_UPSTREAM_OVERLOAD'
   | 'DNSVAKT_ERR_BLOCKLIST'
   | 'DNSVAKT_ERR_EXEMPTION'
   | 'DNSVAKT_ERR_GIT'

@@ -14,12 +14,14 @@ import type { LoadedConfig } from './config/load-config.js'
 import { listOptionsFor } from './lists/load-lists.js'
 import { type ListLoader, PolicyStore, type ReloadResult } from './lists/policy-store.js'
 import { buildObservability } from './observability/build-observability.js'
-import type { Metrics } from './observability/metrics.js'
+import type { Metrics, TcpClosed } from './observability/metrics.js'
+import { ClientClassifier } from './policy/client-classifier.js'
 import { reportLists } from './observability/report-lists.js'
 import { type BoundDns, bindListeners } from './server/bind-listeners.js'
 import { QueryHandler } from './server/query-handler.js'
 import { buildStages } from './stages/build-stages.js'
 import { allUpstreams, buildPools, poolHooks, resolveUpstreams, upstreamLabels } from './upstream/build-pools.js'
+import { PendingBudget } from './upstream/pending-budget.js'
 import type { UpstreamPool } from './upstream/upstream-pool.js'
 import { VERSION } from './version.js'
 
@@ -58,16 +60,29 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
   refuseProblems(startProblems(config, { lists: store.snapshot, listDir: loaded.blocklistDir, upstreams: allUpstreams(upstreams) }))
 
   const labels = { upstreams: upstreamLabels(upstreams), groups: Object.keys(config.groups), categories: store.snapshot.categories.map((c) => c.name) }
-  const { metrics, observer } = buildObservability(config.log, labels, { ...deps, now, version: VERSION })
-  const pools = buildPools(config.upstream, upstreams, poolHooks(metrics, log), now)
+  const { metrics, observer, clientForLog } = buildObservability(config.log, labels, { ...deps, now, version: VERSION })
+  // One bound on upstream exchanges in flight across every pool (upstream/pending-budget.ts).
+  const budget = new PendingBudget(config.upstream.maxPending, () => metrics.upstreamOverload())
+  metrics.setUpstreamPending(() => budget.current)
+  const pools = buildPools(config.upstream, upstreams, poolHooks(metrics, log), now, budget)
   const cache = buildCache(config.cache)
   if (cache) metrics.setCacheStats(() => ({ entries: cache.entries, bytes: cache.bytes }))
   const cacheEvents = { onHit: () => metrics.cacheHit(), onMiss: () => metrics.cacheMiss(), onStale: () => metrics.cacheStaleAnswer() }
-  const chain = buildStages(config, { ...pools, cache, now, log, cacheEvents })
-  const handler = new QueryHandler(chain, () => store.snapshot, now, observer(() => store.snapshot.version))
+  const rateLimitEvents = {
+    onEpisode: () => metrics.rateLimitEpisode(),
+    onEvicted: () => metrics.rateLimitEviction(),
+    onLimited: (address: string, group: string, dropped: number) =>
+      log.warn({ event: 'rate-limited', client: clientForLog(address), group, dropped }, 'client over its rate limit; its queries are dropped (UDP) or refused (TCP)'),
+    tracked: (read: () => number) => metrics.setRateLimitClients(read),
+  }
+  const chain = buildStages(config, { ...pools, cache, now, log, cacheEvents, rateLimitEvents })
+  const handler = new QueryHandler(chain, () => store.snapshot, now, observer(() => store.snapshot.version), { udpMaxPayload: config.listen.udpMaxPayload })
   reportLists(store, metrics, log, now)
 
-  const listeners = await bindListeners(config.listen, handler, (d) => metrics.tcpConnections(d)).catch((e: unknown) => {
+  // access.allow at TCP accept: a client outside it is cut before it can hold a connection.
+  const access = new ClientClassifier(config.access.allow, config.groups)
+  const tcpEdge = { allowed: (address: string) => access.classify(address, store.snapshot).allowed, onClosed: (reason: TcpClosed) => metrics.tcpClosed(reason) }
+  const listeners = await bindListeners(config.listen, handler, (d) => metrics.tcpConnections(d), tcpEdge).catch((e: unknown) => {
     pools.close()
     throw e
   })

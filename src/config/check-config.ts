@@ -73,7 +73,14 @@ export interface StartFacts {
 
 /** The checks that need the lists and the resolved upstreams. */
 export function startProblems(config: Config, facts: StartFacts): string[] {
-  return [...groupCategoryProblems(config.groups, facts.lists, facts.listDir), ...forwardingLoops(facts.upstreams, config.listen.dns)]
+  return [...groupCategoryProblems(config.groups, facts.lists, facts.listDir), ...forwardingLoops(facts.upstreams, config.listen.dns), ...rateLimitGroupProblems(config)]
+}
+
+/** A rateLimit.groups entry must name a client group (a typo would silently leave the NAT'd group on the default limit). */
+export function rateLimitGroupProblems(config: Config): string[] {
+  return Object.keys(config.rateLimit.groups)
+    .filter((name) => name !== 'default' && !(name in config.groups))
+    .map((name) => `rateLimit.groups.${name}: no client group "${name}" in groups`)
 }
 
 /** The error for a config that must not start, listing every problem. */

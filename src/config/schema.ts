@@ -54,6 +54,28 @@ const blockMode = field((v) => {
   return mode.data === 'zero-ip' ? 'null' : mode.data
 })
 
+/** A duration that must be above zero: a 0 s idle timeout or try timeout would turn every connection or query into an instant failure. */
+const positiveDuration = duration.refine((ms) => ms > 0, 'expected a duration above zero, such as "500ms" or "10s"')
+
+/** Upstream-facing source address(es): one IP or a list, at most one per family. */
+const sourceAddress = field((v) => {
+  const all = typeof v === 'string' ? [v] : Array.isArray(v) ? v : null
+  const expected = `expected an IP address such as "192.0.2.10", or a list of one IPv4 and one IPv6 address, got ${given(v)}`
+  if (all === null || all.some((a) => typeof a !== 'string' || isIP(a) === 0)) return new Refusal(expected)
+  const v4 = all.filter((a) => isIP(a) === 4)
+  const v6 = all.filter((a) => isIP(a) === 6)
+  if (v4.length > 1 || v6.length > 1) return new Refusal(`expected at most one IPv4 and one IPv6 source address, got ${given(v)}`)
+  return { ...(v4[0] !== undefined && { v4: v4[0] as string }), ...(v6[0] !== undefined && { v6: v6[0] as string }) }
+})
+
+/** "IP:port" or "IP" (port 53) of an upstream. */
+const upstreamAddress = field((v) => (typeof v === 'string' ? readHostPort(v, 53, 53) : new Refusal(`expected "IP:port" such as "10.1.1.10:53", got ${given(v)}`)))
+
+const rateLimitOf = z.strictObject({
+  queriesPerSecond: count({ min: 0, example: 2000, fraction: true }),
+  burst: count({ min: 1, example: 4000 }),
+})
+
 export const DEFAULT_ALLOW = ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', 'fc00::/7']
 
 const group = z.strictObject({
@@ -73,9 +95,13 @@ const listen = z.strictObject({
     address: '127.0.0.1',
     port: 9153,
   }),
-  tcpIdleTimeout: duration.default(10_000),
+  tcpIdleTimeout: positiveDuration.default(10_000),
   tcpMaxConnections: count({ min: 1, example: 1000 }).default(1000),
+  /** Open TCP connections per client address. */
+  tcpMaxConnectionsPerClient: count({ min: 1, example: 100 }).default(100),
   udpReceiveBuffer: byteSize.default(4 * 1024 * 1024),
+  /** Largest UDP reply, whatever the client advertises (DNS Flag Day 2020: 1232); larger ones go out TC=1. */
+  udpMaxPayload: count({ min: 512, max: 65535, example: 1232 }).default(1232),
 })
 
 /** Worker processes sharing the listeners (node:cluster): a number, or "auto" for one per core. 1 runs a single process. */
@@ -89,10 +115,18 @@ const upstream = z.strictObject({
   servers: list(upstreamServer, '["192.0.2.53:53", "tcp://192.0.2.54:53"]', 1).default([{ fromResolvConf: true as const }]),
   resolvConf: text('/etc/resolv.conf').default('/etc/resolv.conf'),
   strategy: oneOf(['sequential', 'round-robin']).default('sequential'),
-  tryTimeout: duration.default(1000),
-  deadline: duration.default(3000),
+  tryTimeout: positiveDuration.default(1000),
+  deadline: positiveDuration.default(3000),
   failuresBeforeDown: count({ min: 1, example: 3 }).default(3),
-  probeInterval: duration.default(5000),
+  probeInterval: positiveDuration.default(5000),
+  /** Upstream exchanges in flight across all pools; past it a miss is answered SERVFAIL at once. */
+  maxPending: count({ min: 1, example: 10_000 }).default(10_000),
+  /** Upstream-facing source address(es), at most one per family; default: any. */
+  sourceAddress: sourceAddress.default({}),
+  /** 0x20: random letter case on upstream questions, replies must echo it. */
+  randomizeCase: flag.default(true),
+  /** Upstreams ("IP:port") that do not echo the case: sent as the client wrote it. */
+  randomizeCaseExcept: list(upstreamAddress, '["10.1.1.10:53"]').default([]),
   /** Conditional forwarding: the most specific zone wins. */
   zones: list(z.strictObject({ zone: text('ad.example.kommune.no'), servers: list(upstreamServer, '["10.1.1.10:53"]', 1) }), '[{zone: ad.example, servers: ["10.1.1.10:53"]}]').default([]),
 })
@@ -110,7 +144,7 @@ const cache = z.strictObject({
 const git = z.strictObject({
   url: text('https://git.example.kommune.no/dns/blocklists.git'),
   branch: text('main').default('main'),
-  interval: duration.default(60_000),
+  interval: positiveDuration.default(60_000),
   requireSignedCommits: flag.default(false),
   /** SSH allowed_signers file for `git verify-commit`; null uses git's own config (GnuPG keyring). */
   allowedSigners: textOrNull('/etc/dnsvakt/allowed_signers').default(null),
@@ -126,7 +160,7 @@ const blocking = z.strictObject({
   sinkhole: z.strictObject({ ipv4: address(4, '10.20.0.80').default(null), ipv6: address(6, 'fd00:20::80').default(null) }).prefault({}),
   ttl: duration.default(300_000),
   edeText: text('Blocked by municipal ICT rules (NSM 2023)', 200).default('Blocked by municipal ICT rules (NSM 2023)'),
-  watchInterval: duration.default(2000),
+  watchInterval: positiveDuration.default(2000),
   exemptions: z.strictObject({ file: text('exemptions.yaml').default('exemptions.yaml'), maxDuration: duration.default(365 * 86_400_000) }).prefault({}),
   /** Optional built-in sync of blocking.dir from a git remote (see git-sync.ts). */
   git: git.nullable().default(null),
@@ -140,9 +174,18 @@ export const configSchema = z.strictObject({
   access: z.strictObject({ allow: list(CIDR, '["10.0.0.0/8", "fc00::/7"]').default(DEFAULT_ALLOW) }).prefault({}),
   rateLimit: z
     .strictObject({
-      /** Per client address; 0 turns rate limiting off. */
+      /** Per client (address prefix); 0 turns rate limiting off (unless a group sets its own). */
       queriesPerSecond: count({ min: 0, example: 50, fraction: true }).default(0),
       burst: count({ min: 1, example: 200 }).default(200),
+      /** Prefix lengths that count as one client. */
+      ipv4Prefix: count({ min: 8, max: 32, example: 32 }).default(32),
+      ipv6Prefix: count({ min: 16, max: 128, example: 56 }).default(56),
+      /** Buckets kept; past it the least recently used is evicted. */
+      maxClients: count({ min: 1, example: 100_000 }).default(100_000),
+      /** At most one log line per limited client per this interval. */
+      logInterval: positiveDuration.default(60_000),
+      /** Limits per client group instead of the default (e.g. a VPN concentrator behind NAT). */
+      groups: z.record(z.string(), rateLimitOf).default({}),
     })
     .prefault({}),
   blocking: blocking.prefault({}),

@@ -38,6 +38,8 @@ export interface Observability {
   readonly metrics: Metrics
   /** The handler's observer; `listVersion` is read for each decision logged. */
   observer(listVersion: () => string): EdgeObserver
+  /** A client address as log.clientAddress allows it in a log line. */
+  clientForLog(address: string): string | undefined
 }
 
 export function buildObservability(section: Config['log'], labels: LabelSets, deps: ObservabilityDeps): Observability {
@@ -54,5 +56,6 @@ export function buildObservability(section: Config['log'], labels: LabelSets, de
   return {
     metrics,
     observer: (listVersion) => new EdgeObserver(metrics, decisions, pseudonyms, listVersion, logger),
+    clientForLog: (address) => pseudonyms.forLog(address),
   }
 }

@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.js'
 import { formatHostPort } from '../config/fields.js'
 import { DnsvaktError } from '../errors.js'
 import type { QueryHandler } from './query-handler.js'
-import { TcpListener } from './tcp-listener.js'
+import { TcpListener, type TcpListenerOptions } from './tcp-listener.js'
 import { UdpListener } from './udp-listener.js'
 
 export interface BoundDns {
@@ -42,7 +42,10 @@ export function listenError(key: string, where: { address: string; port: number 
   return new DnsvaktError('DNSVAKT_ERR_LISTEN', `${key}: cannot listen on ${formatHostPort(where)} (${protocol}): ${WHY[code]}`, { cause })
 }
 
-export async function bindListeners(section: Config['listen'], handler: QueryHandler, onConnections: (delta: number) => void): Promise<DnsListeners> {
+/** TCP checks at accept (access.allow) and where refused or cut connections are reported. */
+export type TcpEdge = Pick<TcpListenerOptions, 'allowed' | 'onClosed'>
+
+export async function bindListeners(section: Config['listen'], handler: QueryHandler, onConnections: (delta: number) => void, edge: TcpEdge = {}): Promise<DnsListeners> {
   const udp: UdpListener[] = []
   const tcp: TcpListener[] = []
   const bound: BoundDns[] = []
@@ -59,7 +62,9 @@ export async function bindListeners(section: Config['listen'], handler: QueryHan
       const t = await TcpListener.bind(l.address, u.port, handler, {
         idleTimeoutMs: section.tcpIdleTimeout,
         maxConnections: section.tcpMaxConnections,
+        maxConnectionsPerClient: section.tcpMaxConnectionsPerClient,
         onConnections,
+        ...edge,
       })
       tcp.push(t)
       bound.push({ address: l.address, port: u.port })

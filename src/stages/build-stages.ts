@@ -2,7 +2,7 @@
  * The stage chain from config: each stage built from its own section
  * (access and groups for acl, rateLimit, blocking for the block answers,
  * cache.serveStale), then put in the order stage-order.ts decides and
- * composed. Stages left out by config (rate-limit at 0 q/s, cache off) are
+ * composed. Stages left out by config (rate-limit at 0 q/s for everyone, cache off) are
  * simply not built.
  */
 import type { Logger } from 'pino'
@@ -21,7 +21,7 @@ import { ClientGroupStage } from './client-group.js'
 import { ForwardStage } from './forward.js'
 import { InspectAnswerStage } from './inspect-answer.js'
 import { PolicyStage } from './policy.js'
-import { RateLimitStage } from './rate-limit.js'
+import { RateLimitStage, type RateLimitOptions } from './rate-limit.js'
 
 /** The config sections the stages read. */
 export type StageConfig = Pick<Config, 'access' | 'groups' | 'rateLimit' | 'blocking' | 'cache'>
@@ -35,6 +35,8 @@ export interface StageParts {
   readonly now: () => number
   readonly log: Logger
   readonly cacheEvents?: { onHit?(): void; onMiss?(): void; onStale?(): void }
+  /** The rate limiter's metrics and throttled log line; `tracked` is handed its bucket count. */
+  readonly rateLimitEvents?: Pick<RateLimitOptions, 'onLimited' | 'onEpisode' | 'onEvicted'> & { tracked?(read: () => number): void }
 }
 
 /** The block answers of `blocking.mode`, prepared once. */
@@ -60,8 +62,16 @@ export function buildStageList(config: StageConfig, parts: StageParts): Stage[] 
     new InspectAnswerStage(responder),
     new ForwardStage(parts.pool, parts.zonePools, parts.now, onForwardError),
   ]
-  const { queriesPerSecond, burst } = config.rateLimit
-  if (queriesPerSecond > 0) stages.push(new RateLimitStage(queriesPerSecond, burst))
+  const rl = config.rateLimit
+  const rateLimit: RateLimitOptions = {
+    queriesPerSecond: rl.queriesPerSecond, burst: rl.burst, groups: rl.groups, ipv4Prefix: rl.ipv4Prefix, ipv6Prefix: rl.ipv6Prefix,
+    maxTracked: rl.maxClients, logIntervalMs: rl.logInterval, ...parts.rateLimitEvents,
+  }
+  if (RateLimitStage.active(rateLimit)) {
+    const limiter = new RateLimitStage(rateLimit)
+    parts.rateLimitEvents?.tracked?.(() => limiter.tracked)
+    stages.push(limiter)
+  }
   if (parts.cache) {
     const { serveStale } = config.cache
     stages.push(new CacheStage(parts.cache, { serveStale: serveStale.enabled, staleAnswerTtl: Math.round(serveStale.answerTtl / 1000), now: parts.now, ...parts.cacheEvents }))

@@ -9,6 +9,7 @@ import type { Config, UpstreamServer } from '../config/schema.js'
 import type { Metrics } from '../observability/metrics.js'
 import { readResolvConf } from './resolv-conf.js'
 import { type PoolHooks, UpstreamPool, upstreamLabel } from './upstream-pool.js'
+import type { PendingBudget } from './pending-budget.js'
 
 type UpstreamSection = Config['upstream']
 
@@ -47,8 +48,12 @@ export interface Pools {
   close(): void
 }
 
-export function buildPools(section: UpstreamSection, resolved: ResolvedUpstreams, hooks: PoolHooks, now: () => number): Pools {
+/** `budget`: the bound on exchanges in flight shared by every pool (upstream.maxPending). */
+export function buildPools(section: UpstreamSection, resolved: ResolvedUpstreams, hooks: PoolHooks, now: () => number, budget?: PendingBudget): Pools {
+  const noCase = new Set(section.randomizeCaseExcept.map(upstreamLabel))
   const options = {
+    budget,
+    localAddress: section.sourceAddress,
     strategy: section.strategy,
     tryTimeoutMs: section.tryTimeout,
     deadlineMs: section.deadline,
@@ -57,7 +62,7 @@ export function buildPools(section: UpstreamSection, resolved: ResolvedUpstreams
     now,
   }
   const make = (servers: readonly UpstreamServer[]) =>
-    new UpstreamPool(servers.map((s) => ({ address: s.address, port: s.port, protocol: s.protocol })), options, hooks)
+    new UpstreamPool(servers.map((s) => ({ address: s.address, port: s.port, protocol: s.protocol, randomizeCase: section.randomizeCase && !noCase.has(upstreamLabel(s)) })), options, hooks)
   const pool = make(resolved.servers)
   const zonePools = resolved.zones.map((z) => ({ zone: z.zone, pool: make(z.servers) }))
   const all = [pool, ...zonePools.map((z) => z.pool)]

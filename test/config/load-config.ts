@@ -143,7 +143,7 @@ t.test('a full valid file loads, every string turned into its structure', async 
   t.equal(c.cache.maxTtl, 7_200_000)
   t.equal(c.cache.negativeMaxTtl, 900_000)
   t.same(c.cache.serveStale, { enabled: false, maxStale: 3_600_000, answerTtl: 5000 })
-  t.same(c.rateLimit, { queriesPerSecond: 20, burst: 40 })
+  t.same(c.rateLimit, { queriesPerSecond: 20, burst: 40, ipv4Prefix: 32, ipv6Prefix: 56, maxClients: 100_000, logInterval: 60_000, groups: {} })
   t.equal(c.blocking.mode, 'sinkhole')
   t.same(c.blocking.sinkhole, { ipv4: '10.20.0.80', ipv6: 'fd00:20::80' })
   t.equal(c.blocking.ttl, 60_000)
