@@ -6,16 +6,9 @@
  */
 import t from 'tap'
 import { FrameReader } from '../../src/server/frame-reader.js'
+import { prng } from '../fixtures/dns-wire.js'
 
 const frame = (msg: Buffer) => Buffer.concat([Buffer.from([msg.length >> 8, msg.length & 0xff]), msg])
-
-/** mulberry32, seeded so a failing chunking can be replayed. */
-const prng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let x = Math.imul(seed ^ (seed >>> 15), seed | 1)
-  x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-  return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-}
 
 const drain = (reader: FrameReader, out: Buffer[]) => {
   for (let m = reader.next(); m !== undefined; m = reader.next()) out.push(Buffer.from(m))
