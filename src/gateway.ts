@@ -45,6 +45,8 @@ export interface GatewayDeps {
   readonly registry?: Registry
   /** How lists are read (default: in a worker thread, see load-lists-in-worker.ts). */
   readonly listLoader?: ListLoader
+  /** Client-pseudonym secret shared by the host's processes (host/pseudonym-secret.ts); random per process when absent. */
+  readonly pseudonymSecret?: Buffer
 }
 
 export interface BoundDns {
@@ -86,7 +88,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
     categories: [...first.categories.map((c) => c.name), 'builtin'],
     version: VERSION,
   })
-  const pseudonyms = new ClientPseudonymizer({ mode: config.log.clientAddress, now })
+  const pseudonyms = new ClientPseudonymizer({ mode: config.log.clientAddress, now, secret: deps.pseudonymSecret })
   const decisions = new DecisionLog(deps.decisionLogger ?? log, { pseudonymizer: pseudonyms, queries: config.log.queries })
 
   const makePool = (servers: UpstreamServer[]) =>
