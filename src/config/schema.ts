@@ -173,8 +173,8 @@ export const configSchema = z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       queries: z.boolean().default(false),
       clientAddress: z.enum(['truncate', 'hash', 'full', 'omit']).default('truncate'),
-      /** File holding the client-pseudonym secret shared by every worker and instance (else DNSVAKT_PSEUDONYM_SECRET, else generated at start). */
-      pseudonymSecretFile: z.string().min(1).nullable().default(null),
+      /** File holding the client-pseudonym secret shared by every worker and instance (else DNSVAKT_PSEUDONYM_SECRET, else generated at start); unset by default. */
+      pseudonymSecretFile: z.string().min(1).optional(),
     })
     .prefault({}),
   admin: z
