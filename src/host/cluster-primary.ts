@@ -28,7 +28,7 @@ async function startWorkers(loaded: LoadedConfig, log: Logger, count: number, se
   const store = await PolicyStore.open(() => listOptionsFor(loaded, Date.now()))
   const lists = () => snapshotToData(store.snapshot).data
   const pool = new WorkerPool(count, log, {
-    init: () => ({ type: 'dnsvakt:init', secret: secret.secret.toString('hex'), lists: lists() }),
+    secret: secret.secret.toString('hex'),
     current: () => ({ version: store.snapshot.version, data: lists }),
     fatal: (line) => {
       process.stderr.write(`dnsvakt: ${line}\n`)

@@ -11,6 +11,7 @@ import { AggregatorRegistry, Registry } from 'prom-client'
 import type { LoadedConfig } from '../config/load-config.js'
 import { createGateway, type Gateway } from '../gateway.js'
 import { type SnapshotData, snapshotFromData } from '../lists/snapshot-data.js'
+import { SnapshotReceiver } from '../lists/snapshot-transfer.js'
 import { gatewayStatus, gatewayUpstreams } from './gateway-status.js'
 import { isMessage, type ToPrimary, type ToWorker } from './messages.js'
 import { startFailureLine } from './start-failure.js'
@@ -24,16 +25,16 @@ export async function runWorker(loaded: LoadedConfig, log: Logger): Promise<void
   AggregatorRegistry.setRegistries([registry])
   const send = (m: ToPrimary, then?: () => void) => process.send?.(m, undefined, {}, () => then?.())
   let gateway: Gateway | null = null
-  /** The lists the next load takes: the primary's, never the folder's. */
-  let next: SnapshotData | null = null
+  const transfers = new Transfers()
   let resolveInit: (m: Init) => void = () => {}
   const init = new Promise<Init>((r) => (resolveInit = r))
   process.on('message', (raw: unknown) => {
     if (!isMessage(raw)) return
     const m = raw as ToWorker
+    if (transfers.take(m)) return
     if (m.type === 'dnsvakt:init') return resolveInit(m)
     if (m.type === 'dnsvakt:shutdown') return void (gateway?.close(m.graceMs) ?? Promise.resolve()).then(() => process.exit(0))
-    if (gateway) onMessage(gateway, m, send, (data) => (next = data))
+    if (gateway) onMessage(gateway, m, send, transfers)
   })
   // The primary decides when to stop; a signal sent to the whole process group is left to it.
   for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(s, () => {})
@@ -41,12 +42,13 @@ export async function runWorker(loaded: LoadedConfig, log: Logger): Promise<void
   process.on('disconnect', () => void (gateway?.close(1000) ?? Promise.resolve()).then(() => process.exit(0)))
   send({ type: 'dnsvakt:hello' })
   const start = await init
-  next = start.lists
   try {
+    transfers.select(start.transferId)
     gateway = await createGateway(loaded, {
       logger: log,
       registry,
-      listLoader: async () => snapshotFromData(next!),
+      // The primary's lists, never the folder's: the one transfer selected for this load.
+      listLoader: async () => snapshotFromData(transfers.selected()),
       pseudonymSecret: Buffer.from(start.secret, 'hex'),
     })
   } catch (e) {
@@ -57,16 +59,48 @@ export async function runWorker(loaded: LoadedConfig, log: Logger): Promise<void
   send({ type: 'dnsvakt:ready', version: gateway.store.snapshot.version, dns: gateway.dns, upstreams: gatewayUpstreams(gateway) })
 }
 
-function onMessage(gateway: Gateway, m: ToWorker, send: (m: ToPrimary) => void, take: (data: SnapshotData) => void): void {
+function onMessage(gateway: Gateway, m: ToWorker, send: (m: ToPrimary) => void, transfers: Transfers): void {
   if (m.type === 'dnsvakt:lists') {
-    take(m.lists)
+    const refuse = (problem: string) => send({ type: 'dnsvakt:reloaded', requestId: m.requestId, ok: false, version: gateway.store.snapshot.version, problems: [problem] })
+    try {
+      transfers.select(m.transferId)
+    } catch (e) {
+      return refuse((e as Error).message)
+    }
     void gateway.reload(m.trigger).then(
-      (r) => send({ type: 'dnsvakt:reloaded', requestId: m.requestId, ok: r.ok && r.version === m.lists.version, version: r.version, problems: r.problems }),
-      (e: unknown) => send({ type: 'dnsvakt:reloaded', requestId: m.requestId, ok: false, version: gateway.store.snapshot.version, problems: [(e as Error).message] }),
+      (r) => send({ type: 'dnsvakt:reloaded', requestId: m.requestId, ok: r.ok && r.version === m.version, version: r.version, problems: r.problems }),
+      (e: unknown) => refuse((e as Error).message),
     )
   } else if (m.type === 'dnsvakt:status') {
     send({ type: 'dnsvakt:status', requestId: m.requestId, status: gatewayStatus(gateway) })
   } else if (m.type === 'dnsvakt:reload-failed') {
     gateway.metrics.countReload(false)
+  }
+}
+
+/** Lists arriving in pieces; the finished one a load takes next. */
+class Transfers {
+  private readonly open = new Map<number, SnapshotReceiver>()
+  private next: SnapshotData | null = null
+
+  /** Consumes a transfer message; false for any other message. */
+  take(m: ToWorker): boolean {
+    if (m.type === 'dnsvakt:lists-begin') this.open.set(m.transferId, new SnapshotReceiver(m.header))
+    else if (m.type === 'dnsvakt:lists-piece') this.open.get(m.transferId)?.add(m.piece)
+    else return false
+    return true
+  }
+
+  /** Finishes a transfer; the next load (first start or reload) takes it. Throws if it is incomplete. */
+  select(transferId: number): void {
+    const r = this.open.get(transferId)
+    this.open.delete(transferId)
+    if (!r) throw new Error(`no lists transfer ${transferId}`)
+    this.next = r.finish()
+  }
+
+  selected(): SnapshotData {
+    if (!this.next) throw new Error('no lists from the primary')
+    return this.next
   }
 }

@@ -1,10 +1,11 @@
 /**
  * The IPC messages between the cluster primary and its workers. The channel
  * uses Node's 'advanced' serialization, so the lists travel as the loader's
- * typed arrays (SnapshotData) rather than as JSON: the primary reads and
- * checks the folder once, and every worker serves exactly what it accepted.
+ * typed arrays (in bounded pieces, see lists/snapshot-transfer.ts) rather
+ * than as JSON: the primary reads and checks the folder once, and every
+ * worker serves exactly what it accepted.
  */
-import type { SnapshotData } from '../lists/snapshot-data.js'
+import type { SnapshotHeader, SnapshotPiece } from '../lists/snapshot-transfer.js'
 
 export interface BoundAddress {
   readonly address: string
@@ -35,10 +36,13 @@ export interface WorkerReload {
 }
 
 export type ToWorker =
-  /** The answer to `hello`: the pseudonym secret (hex) and the lists to start on. */
-  | { readonly type: 'dnsvakt:init'; readonly secret: string; readonly lists: SnapshotData }
+  /** Lists arrive in pieces (lists/snapshot-transfer.ts): the header, then the pieces; init or lists then take them. */
+  | { readonly type: 'dnsvakt:lists-begin'; readonly transferId: number; readonly header: SnapshotHeader }
+  | { readonly type: 'dnsvakt:lists-piece'; readonly transferId: number; readonly piece: SnapshotPiece }
+  /** The answer to `hello`: the pseudonym secret (hex) and the transfer holding the lists to start on. */
+  | { readonly type: 'dnsvakt:init'; readonly secret: string; readonly transferId: number }
   /** Lists the primary accepted: take them and acknowledge with the version served. */
-  | { readonly type: 'dnsvakt:lists'; readonly requestId: number; readonly trigger: string; readonly lists: SnapshotData }
+  | { readonly type: 'dnsvakt:lists'; readonly requestId: number; readonly trigger: string; readonly transferId: number; readonly version: string }
   | { readonly type: 'dnsvakt:status'; readonly requestId: number }
   | { readonly type: 'dnsvakt:shutdown'; readonly graceMs: number }
   /** A reload (or git update) the primary refused: counted once, by one worker, in the metrics. */

@@ -10,6 +10,7 @@ import cluster, { type Worker } from 'node:cluster'
 import type { Logger } from 'pino'
 import { DnsvaktError } from '../errors.js'
 import type { SnapshotData } from '../lists/snapshot-data.js'
+import { snapshotHeader, snapshotPieces } from '../lists/snapshot-transfer.js'
 import { type BoundAddress, isMessage, type ToPrimary, type ToWorker, type WorkerReload, type WorkerStatus } from './messages.js'
 import { PendingRequests } from './pending-requests.js'
 
@@ -31,9 +32,9 @@ interface Member {
 type ListAck = Omit<WorkerReload, 'pid'>
 
 export interface PoolHooks {
-  /** The state a (re)started worker begins with: the secret and the primary's current lists. */
-  init(): ToWorker
-  /** The primary's current lists, for a worker found on another version. */
+  /** The pseudonym secret (hex) every worker uses. */
+  readonly secret: string
+  /** The primary's current lists: what a (re)started worker begins with, and what a worker found on another version is given. */
   current(): { version: string; data: () => SnapshotData }
   /** The service stopped serving after its start (a crash loop left no worker): exit non-zero with this line. */
   fatal(line: string): void
@@ -47,6 +48,7 @@ export class WorkerPool {
   private started = false
   private stopping = false
   private failed = false
+  private nextTransfer = 1
   private onAllReady: (() => void) | null = null
   private onStartFailed: ((e: Error) => void) | null = null
 
@@ -105,7 +107,7 @@ export class WorkerPool {
     return Promise.all(
       members.map((m) =>
         this.statusRequests.ask(
-          (requestId) => this.send(m, { type: 'dnsvakt:status', requestId }),
+          (requestId) => void this.send(m, { type: 'dnsvakt:status', requestId }),
           STATUS_TIMEOUT_MS,
           () => ({ pid: m.pid, listVersion: m.ready ? 'no answer' : 'starting', upstreams: [], cache: null, inFlight: -1 }),
         ),
@@ -116,13 +118,13 @@ export class WorkerPool {
   /** Sends to one worker (a count that must happen once, not once per worker). */
   sendOne(m: ToWorker): void {
     const first = this.firstReady
-    if (first) this.send(first, m)
+    if (first) void this.send(first, m)
   }
 
   /** Workers finish in-flight queries within graceMs; stragglers are killed. */
   async shutdown(graceMs: number): Promise<void> {
     this.stopping = true
-    for (const m of this.members.values()) this.send(m, { type: 'dnsvakt:shutdown', graceMs })
+    for (const m of this.members.values()) void this.send(m, { type: 'dnsvakt:shutdown', graceMs })
     const deadline = Date.now() + graceMs + 2000
     while (this.members.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
     this.killAll()
@@ -146,7 +148,7 @@ export class WorkerPool {
   private onMessage(m: Member, msg: ToPrimary): void {
     switch (msg.type) {
       case 'dnsvakt:hello':
-        return this.send(m, this.hooks.init())
+        return void this.sendInit(m)
       case 'dnsvakt:ready':
         return this.onReady(m, msg)
       case 'dnsvakt:start-failed':
@@ -171,9 +173,16 @@ export class WorkerPool {
     this.log.error({ event: 'worker-start-failed', pid: m.pid, reason: line }, 'a replacement worker could not start')
   }
 
+  private async sendInit(m: Member): Promise<void> {
+    const transferId = await this.transfer(m, this.hooks.current().data())
+    if (transferId !== null) this.send(m, { type: 'dnsvakt:init', secret: this.hooks.secret, transferId })
+  }
+
   private async handLists(m: Member, trigger: string, version: string, lists: SnapshotData): Promise<WorkerReload> {
+    // A worker that stops reading would hold the transfer forever: it gets the same deadline as its answer.
+    const transferId = await Promise.race([this.transfer(m, lists), new Promise<null>((r) => setTimeout(() => r(null), LISTS_TIMEOUT_MS).unref())])
     const ack = await this.listRequests.ask(
-      (requestId) => this.send(m, { type: 'dnsvakt:lists', requestId, trigger, lists }),
+      (requestId) => (transferId === null ? undefined : this.send(m, { type: 'dnsvakt:lists', requestId, trigger, transferId, version })),
       LISTS_TIMEOUT_MS,
       () => ({ ok: false, version: m.version ?? 'starting', problems: [`no answer within ${LISTS_TIMEOUT_MS / 1000} s`] }),
     )
@@ -188,7 +197,7 @@ export class WorkerPool {
     if (this.stopping || !this.members.has(m.worker.id)) return
     this.log.error({ event: 'worker-replaced', pid: m.pid, reason }, 'a worker disagrees with the host lists; replacing it')
     m.ready = false
-    this.send(m, { type: 'dnsvakt:shutdown', graceMs: 1000 })
+    void this.send(m, { type: 'dnsvakt:shutdown', graceMs: 1000 })
     setTimeout(() => m.worker.process.kill('SIGKILL'), 3000).unref()
   }
 
@@ -215,10 +224,27 @@ export class WorkerPool {
     else this.onStartFailed?.(new DnsvaktError('DNSVAKT_ERR_CONFIG', line))
   }
 
-  private send(m: Member, msg: ToWorker): void {
-    if (!m.worker.isConnected()) return
-    m.worker.send(msg, (e: Error | null) => {
-      if (e) this.log.debug({ event: 'worker-send-failed', pid: m.pid, type: msg.type, err: e.message }, 'a message to a worker was lost')
+  /**
+   * Sends lists in pieces, the next only once the last is written, so the
+   * primary holds one piece per worker at a time. Null if the worker is gone.
+   */
+  private async transfer(m: Member, data: SnapshotData): Promise<number | null> {
+    const transferId = this.nextTransfer++
+    if (!(await this.send(m, { type: 'dnsvakt:lists-begin', transferId, header: snapshotHeader(data) }))) return null
+    for (const piece of snapshotPieces(data)) {
+      if (!(await this.send(m, { type: 'dnsvakt:lists-piece', transferId, piece }))) return null
+    }
+    return transferId
+  }
+
+  /** Resolves true once written to the worker's channel, false if it could not be (never throws). */
+  private send(m: Member, msg: ToWorker): Promise<boolean> {
+    if (!m.worker.isConnected()) return Promise.resolve(false)
+    return new Promise((resolve) => {
+      m.worker.send(msg, (e: Error | null) => {
+        if (e) this.log.debug({ event: 'worker-send-failed', pid: m.pid, type: msg.type, err: e.message }, 'a message to a worker was lost')
+        resolve(!e)
+      })
     })
   }
 }

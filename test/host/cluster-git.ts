@@ -13,6 +13,9 @@ import { udpAsk } from '../fixtures/dns-client.js'
 import { startFakeUpstream } from '../fixtures/fake-upstream.js'
 import { startCli } from '../fixtures/built-cli.js'
 
+// Several real service starts (each a primary and its workers): well past the default per-file timeout on a busy runner.
+t.setTimeout(240_000)
+
 const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', ['-c', 'user.name=Editor', '-c', 'user.email=e@example.test', '-c', 'init.defaultBranch=main', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()
 

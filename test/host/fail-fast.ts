@@ -8,6 +8,9 @@ import t from 'tap'
 import { createSocket } from 'node:dgram'
 import { spawnCli } from '../fixtures/built-cli.js'
 
+// Several real service starts (each a primary and its workers): well past the default per-file timeout on a busy runner.
+t.setTimeout(240_000)
+
 t.test('a busy DNS port: exit 1 with one line, whatever the worker count', async (t) => {
   const holder = createSocket('udp4')
   await new Promise<void>((r) => holder.bind(0, '127.0.0.1', () => r()))

@@ -13,6 +13,9 @@ import { udpAsk } from '../fixtures/dns-client.js'
 import { startFakeUpstream } from '../fixtures/fake-upstream.js'
 import { startCli, until } from '../fixtures/built-cli.js'
 
+// Several real service starts (each a primary and its workers): well past the default per-file timeout on a busy runner.
+t.setTimeout(240_000)
+
 interface Status {
   lists: { version: string }
   workers: Array<{ pid: number; listVersion: string }>

@@ -12,6 +12,9 @@ import { join } from 'node:path'
 import { tcpAsk } from '../fixtures/dns-client.js'
 import { startCli, type StartedCli, until } from '../fixtures/built-cli.js'
 
+// Several real service starts (each a primary and its workers): well past the default per-file timeout on a busy runner.
+t.setTimeout(240_000)
+
 const SECRET = 'shared-by-every-instance-of-the-municipality'
 const yaml = (workers: number, extra = '') =>
   `workers: ${workers}\nlisten:\n  dns: ["127.0.0.1:0"]\n  admin: "127.0.0.1:0"\nupstream:\n  servers: ["127.0.0.1:9"]\nlog:\n  clientAddress: hash\n${extra}`

@@ -16,13 +16,21 @@ import { until } from '../fixtures/built-cli.js'
 
 // Plain node for the fake (no test-runner hooks): it starts in tens of milliseconds.
 cluster.setupPrimary({ exec: fileURLToPath(new URL('../fixtures/fake-cluster-worker.mjs', import.meta.url)), execArgv: [] })
-const lists = (version: string) => ({ version }) as unknown as SnapshotData
+const lists = (version: string): SnapshotData => ({
+  version,
+  categories: [],
+  allow: { nodes: new Int32Array(2), chars: new Uint8Array(1), table: new Int32Array(4), size: 0, nodeCount: 1 },
+  exemptions: [],
+  loadedAt: 0,
+  problems: [],
+  dir: '/lists',
+})
 
-function makePool(count: number, mode: string, versions: { init: string; current: string }) {
+function makePool(count: number, mode: string, versions: { current: string }) {
   process.env.FAKE_WORKER_MODE = mode
   const fatal: string[] = []
   const pool = new WorkerPool(count, pino({ level: 'silent' }), {
-    init: () => ({ type: 'dnsvakt:init', secret: '00', lists: lists(versions.init) }),
+    secret: '00',
     current: () => ({ version: versions.current, data: () => lists(versions.current) }),
     fatal: (line) => fatal.push(line),
   })
@@ -30,7 +38,7 @@ function makePool(count: number, mode: string, versions: { init: string; current
 }
 
 t.test('accepted lists reach every worker, each acknowledging its version', async (t) => {
-  const v = { init: 'v1', current: 'v1' }
+  const v = { current: 'v1' }
   const { pool } = makePool(2, 'ok', v)
   t.teardown(() => pool.shutdown(100))
   await pool.start()
@@ -45,12 +53,12 @@ t.test('accepted lists reach every worker, each acknowledging its version', asyn
 })
 
 t.test('a worker that cannot take accepted lists is replaced by one on the host version', async (t) => {
-  const v = { init: 'v1', current: 'v1' }
+  const v = { current: 'v1' }
   const { pool } = makePool(2, 'refuse', v)
   t.teardown(() => pool.shutdown(100))
   await pool.start()
   const before = (await pool.status()).map((s) => s.pid)
-  v.init = v.current = 'v2'
+  v.current = 'v2'
   const acks = await pool.applyLists('test', 'v2', lists('v2'))
   t.same(acks.map((a) => [a.ok, a.problems]), [[false, ['refused by the fake']], [false, ['refused by the fake']]])
   t.notOk(pool.allOn('v2'))
@@ -60,14 +68,14 @@ t.test('a worker that cannot take accepted lists is replaced by one on the host 
 })
 
 t.test('a worker that starts on an old version is brought to the current one', async (t) => {
-  const { pool } = makePool(1, 'ok', { init: 'v1', current: 'v2' })
+  const { pool } = makePool(1, 'starts-stale', { current: 'v2' })
   t.teardown(() => pool.shutdown(100))
   await pool.start()
   t.ok(await until(() => pool.allOn('v2')))
 })
 
 t.test('a status request nobody answers times out and is forgotten', async (t) => {
-  const { pool } = makePool(1, 'mute-status', { init: 'v1', current: 'v1' })
+  const { pool } = makePool(1, 'mute-status', { current: 'v1' })
   t.teardown(() => pool.shutdown(100))
   await pool.start()
   t.match(await pool.status(), [{ listVersion: 'no answer', inFlight: -1 }])
@@ -75,14 +83,14 @@ t.test('a status request nobody answers times out and is forgotten', async (t) =
 })
 
 t.test('a worker that cannot start ends the start with its one line', async (t) => {
-  const { pool } = makePool(2, 'fail-start', { init: 'v1', current: 'v1' })
+  const { pool } = makePool(2, 'fail-start', { current: 'v1' })
   await t.rejects(pool.start(), { message: 'listen.dns: cannot listen on 127.0.0.1:1: fake (EACCES)' })
   t.notOk(pool.alive(), '/healthz: not alive')
   t.ok(await until(() => Object.keys(cluster.workers ?? {}).length === 0), 'no worker left running')
 })
 
 t.test('workers that keep dying: not alive, and the service ends', async (t) => {
-  const { pool } = makePool(1, 'die', { init: 'v1', current: 'v1' })
+  const { pool } = makePool(1, 'die', { current: 'v1' })
   await t.rejects(pool.start(), { message: /^every worker died \(11 restarts in a minute\)/ })
   t.notOk(pool.alive())
 })
