@@ -9,7 +9,7 @@ t.test('token: the config, else the variable it names; empty means none', async 
   t.equal(adminToken(loaded({ token: 'in-config' }), { DNSVAKT_ADMIN_TOKEN: 'in-env' }), 'in-config')
   t.equal(adminToken(loaded({}), { DNSVAKT_ADMIN_TOKEN: 'in-env' }), 'in-env')
   t.equal(adminToken(loaded({ tokenEnv: 'OTHER' }), { DNSVAKT_ADMIN_TOKEN: 'in-env', OTHER: 'other' }), 'other')
-  t.equal(adminToken(loaded({ token: '' }), { DNSVAKT_ADMIN_TOKEN: '' }), null)
+  t.equal(adminToken(loaded({}), { DNSVAKT_ADMIN_TOKEN: '' }), null, 'an empty variable is no token')
   t.equal(adminToken(loaded({}), {}), null)
 })
 
