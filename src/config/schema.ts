@@ -155,7 +155,7 @@ export const configSchema = z.strictObject({
       queries: flag.default(false),
       clientAddress: oneOf(['truncate', 'hash', 'full', 'omit']).default('truncate'),
       /** File holding the client-pseudonym secret shared by every worker and instance (else DNSVAKT_PSEUDONYM_SECRET, else generated at start); unset by default. */
-      pseudonymSecretFile: z.string().min(1).optional(),
+      pseudonymSecretFile: text('/etc/dnsvakt/pseudonym.secret').optional(),
     })
     .prefault({}),
   admin: z
