@@ -5,7 +5,6 @@
  * single-process mode). The host's engine supplies the facts.
  */
 import type { LoadedConfig } from '../config/load-config.js'
-import type { PolicySnapshot } from '../lists/policy-snapshot.js'
 import { ClientClassifier } from '../policy/client-classifier.js'
 import { explain } from '../policy/explain.js'
 import type { AdminRoutes } from '../server/admin-http.js'
@@ -38,15 +37,16 @@ export function buildAdminRoutes(
     ready: () => !opts.stopping() && engine.ready(),
     reload: () => engine.reload('admin-api'),
     explain: (name, client, type) => explain({ name, client, type, now: opts.now(), snapshot: engine.snapshot, classifier, mode: config.blocking.mode }),
-    status: async () => statusBody(engine.snapshot, await engine.workers(), engine, opts.now()),
+    status: async () => statusBody(engine, await engine.workers(), opts.now()),
   }
 }
 
 /** The /v1/status body (documented in README "Admin API"). */
-export function statusBody(snapshot: PolicySnapshot, workers: readonly WorkerStatus[], engine: Pick<HostEngine, 'listeners'>, now: number) {
+export function statusBody(engine: Pick<HostEngine, 'listeners' | 'snapshot' | 'listsStatus'>, workers: readonly WorkerStatus[], now: number) {
+  const snapshot = engine.snapshot
   return {
     version: VERSION,
-    lists: { version: snapshot.version, loadedAt: new Date(snapshot.loadedAt).toISOString(), categories: snapshot.counts(), allow: snapshot.allow.size },
+    lists: engine.listsStatus(),
     exemptions: snapshot.exemptions.map((e) => ({ id: e.id, categories: e.categories, expires: new Date(e.expiresAt).toISOString(), active: e.expiresAt > now })),
     upstreams: mergeUpstreams(workers),
     cache: sumCaches(workers),

@@ -30,7 +30,7 @@ async function startWorkers(loaded: LoadedConfig, log: Logger, count: number, se
   const lists = () => snapshotToData(store.snapshot).data
   const pool = new WorkerPool(count, log, {
     secret: secret.secret.toString('hex'),
-    current: () => ({ version: store.snapshot.version, data: lists }),
+    current: () => ({ version: store.snapshot.version, data: lists, servingLastGood: store.servingLastGood !== null }),
     fatal: (line) => {
       process.stderr.write(`dnsvakt: ${line}\n`)
       process.exit(1)
@@ -43,6 +43,7 @@ async function startWorkers(loaded: LoadedConfig, log: Logger, count: number, se
     get snapshot() {
       return store.snapshot
     },
+    listsStatus: () => store.status(),
     listeners: first.dns,
     upstreams: first.upstreams,
     workerCount: count,
@@ -65,7 +66,7 @@ async function reloadEverywhere(store: PolicyStore, pool: WorkerPool, log: Logge
     pool.sendOne({ type: 'dnsvakt:reload-failed' })
     return { ...r, workers: pool.versions(r.version) }
   }
-  const workers = await pool.applyLists(trigger, r.version, snapshotToData(store.snapshot).data)
+  const workers = await pool.applyLists(trigger, r.version, snapshotToData(store.snapshot).data, store.servingLastGood !== null)
   const refused = workers.filter((w) => !w.ok)
   log.info({ event: 'host-lists-applied', trigger, version: r.version, workers: workers.length, replaced: refused.map((w) => w.pid) }, 'lists handed to every worker')
   if (refused.length === 0) return { ...r, workers }

@@ -56,6 +56,8 @@ export async function runWorker(loaded: LoadedConfig, log: Logger): Promise<void
     send({ type: 'dnsvakt:start-failed', line: startFailureLine(e) }, () => process.exit(1))
     return
   }
+  // The worker's own store never falls back; whether the host serves its last good lists is the primary's to say.
+  gateway.metrics.setServingLastGood(start.servingLastGood)
   send({ type: 'dnsvakt:ready', version: gateway.store.snapshot.version, dns: gateway.dns, upstreams: gatewayUpstreams(gateway) })
 }
 
@@ -68,7 +70,10 @@ function onMessage(gateway: Gateway, m: ToWorker, send: (m: ToPrimary) => void, 
       return refuse((e as Error).message)
     }
     void gateway.reload(m.trigger).then(
-      (r) => send({ type: 'dnsvakt:reloaded', requestId: m.requestId, ok: r.ok && r.version === m.version, version: r.version, problems: r.problems }),
+      (r) => {
+        if (r.ok) gateway.metrics.setServingLastGood(m.servingLastGood)
+        send({ type: 'dnsvakt:reloaded', requestId: m.requestId, ok: r.ok && r.version === m.version, version: r.version, problems: r.problems })
+      },
       (e: unknown) => refuse((e as Error).message),
     )
   } else if (m.type === 'dnsvakt:status') {

@@ -16,6 +16,8 @@ export interface HostReloadResult extends ReloadResult {
 export interface HostEngine {
   /** The lists the host accepted (explain and status read them). */
   readonly snapshot: PolicySnapshot
+  /** The `lists` part of /v1/status (PolicyStore.status(): version, commit time, entries, last good state). */
+  listsStatus(): Record<string, unknown>
   readonly listeners: readonly BoundAddress[]
   readonly upstreams: readonly string[]
   /** How many processes serve DNS (1 in single-process mode). */

@@ -40,9 +40,9 @@ export type ToWorker =
   | { readonly type: 'dnsvakt:lists-begin'; readonly transferId: number; readonly header: SnapshotHeader }
   | { readonly type: 'dnsvakt:lists-piece'; readonly transferId: number; readonly piece: SnapshotPiece }
   /** The answer to `hello`: the pseudonym secret (hex) and the transfer holding the lists to start on. */
-  | { readonly type: 'dnsvakt:init'; readonly secret: string; readonly transferId: number }
+  | { readonly type: 'dnsvakt:init'; readonly secret: string; readonly transferId: number; readonly servingLastGood: boolean }
   /** Lists the primary accepted: take them and acknowledge with the version served. */
-  | { readonly type: 'dnsvakt:lists'; readonly requestId: number; readonly trigger: string; readonly transferId: number; readonly version: string }
+  | { readonly type: 'dnsvakt:lists'; readonly requestId: number; readonly trigger: string; readonly transferId: number; readonly version: string; readonly servingLastGood: boolean }
   | { readonly type: 'dnsvakt:status'; readonly requestId: number }
   | { readonly type: 'dnsvakt:shutdown'; readonly graceMs: number }
   /** A reload (or git update) the primary refused: counted once, by one worker, in the metrics. */

@@ -68,6 +68,7 @@ function gatewayEngine(gateway: Gateway): HostEngine & { readonly gateway: Gatew
     get snapshot() {
       return gateway.store.snapshot
     },
+    listsStatus: () => gateway.store.status(),
     listeners: gateway.dns,
     upstreams: gatewayUpstreams(gateway),
     workerCount: 1,

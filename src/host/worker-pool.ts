@@ -35,7 +35,7 @@ export interface PoolHooks {
   /** The pseudonym secret (hex) every worker uses. */
   readonly secret: string
   /** The primary's current lists: what a (re)started worker begins with, and what a worker found on another version is given. */
-  current(): { version: string; data: () => SnapshotData }
+  current(): { version: string; data: () => SnapshotData; servingLastGood: boolean }
   /** The service stopped serving after its start (a crash loop left no worker): exit non-zero with this line. */
   fatal(line: string): void
 }
@@ -92,9 +92,9 @@ export class WorkerPool {
   }
 
   /** Hands accepted lists to every serving worker and waits for each to acknowledge its version. */
-  async applyLists(trigger: string, version: string, data: SnapshotData): Promise<WorkerReload[]> {
+  async applyLists(trigger: string, version: string, data: SnapshotData, servingLastGood = false): Promise<WorkerReload[]> {
     const ready = [...this.members.values()].filter((m) => m.ready)
-    return Promise.all(ready.map((m) => this.handLists(m, trigger, version, data)))
+    return Promise.all(ready.map((m) => this.handLists(m, trigger, version, data, servingLastGood)))
   }
 
   /** Where every worker stands against the host's version (for a reload the primary refused). */
@@ -164,7 +164,7 @@ export class WorkerPool {
     Object.assign(m, { ready: true, version: msg.version, dns: msg.dns, upstreams: msg.upstreams })
     const current = this.hooks.current()
     // A reload finished while this worker was starting: bring it to the host's version.
-    if (msg.version !== current.version) void this.handLists(m, 'catch-up', current.version, current.data())
+    if (msg.version !== current.version) void this.handLists(m, 'catch-up', current.version, current.data(), current.servingLastGood)
     if (!this.started && this.readyCount === this.count) this.onAllReady?.()
   }
 
@@ -174,15 +174,16 @@ export class WorkerPool {
   }
 
   private async sendInit(m: Member): Promise<void> {
-    const transferId = await this.transfer(m, this.hooks.current().data())
-    if (transferId !== null) this.send(m, { type: 'dnsvakt:init', secret: this.hooks.secret, transferId })
+    const current = this.hooks.current()
+    const transferId = await this.transfer(m, current.data())
+    if (transferId !== null) void this.send(m, { type: 'dnsvakt:init', secret: this.hooks.secret, transferId, servingLastGood: current.servingLastGood })
   }
 
-  private async handLists(m: Member, trigger: string, version: string, lists: SnapshotData): Promise<WorkerReload> {
+  private async handLists(m: Member, trigger: string, version: string, lists: SnapshotData, servingLastGood: boolean): Promise<WorkerReload> {
     // A worker that stops reading would hold the transfer forever: it gets the same deadline as its answer.
     const transferId = await Promise.race([this.transfer(m, lists), new Promise<null>((r) => setTimeout(() => r(null), LISTS_TIMEOUT_MS).unref())])
     const ack = await this.listRequests.ask(
-      (requestId) => (transferId === null ? undefined : this.send(m, { type: 'dnsvakt:lists', requestId, trigger, transferId, version })),
+      (requestId) => (transferId === null ? undefined : this.send(m, { type: 'dnsvakt:lists', requestId, trigger, transferId, version, servingLastGood })),
       LISTS_TIMEOUT_MS,
       () => ({ ok: false, version: m.version ?? 'starting', problems: [`no answer within ${LISTS_TIMEOUT_MS / 1000} s`] }),
     )

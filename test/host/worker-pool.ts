@@ -32,7 +32,7 @@ function makePool(count: number, mode: string, versions: { current: string }) {
   const fatal: string[] = []
   const pool = new WorkerPool(count, pino({ level: 'silent' }), {
     secret: '00',
-    current: () => ({ version: versions.current, data: () => lists(versions.current) }),
+    current: () => ({ version: versions.current, data: () => lists(versions.current), servingLastGood: false }),
     fatal: (line) => fatal.push(line),
   })
   return { pool, fatal }
