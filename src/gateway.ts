@@ -35,6 +35,10 @@ export interface GatewayDeps {
   readonly registry?: Registry
   /** How lists are read (default: in a worker thread, see load-lists-in-worker.ts). */
   readonly listLoader?: ListLoader
+  /** Client-pseudonym secret shared by the host's processes (host/pseudonym-secret.ts); random per process when absent. */
+  readonly pseudonymSecret?: Buffer
+  /** In a cluster worker: the lists the primary accepted (host/cluster-worker.ts). Nothing is read from the folder or kept in blocking.stateDir. */
+  readonly hostLists?: ListLoader
 }
 
 export interface Gateway {
@@ -55,7 +59,10 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
   const now = deps.now ?? Date.now
   const log = deps.logger
 
-  const store = await PolicyStore.open(() => listOptionsFor(loaded, now()), {}, deps.listLoader, log)
+  // Lists from a cluster primary: no folder read, no last good state written and no audit lines here (the primary does those).
+  const fromHost = deps.hostLists !== undefined
+  const listOptions = () => (fromHost ? { ...listOptionsFor(loaded, now()), stateDir: null } : listOptionsFor(loaded, now()))
+  const store = await PolicyStore.open(listOptions, {}, deps.hostLists ?? deps.listLoader, fromHost ? null : log)
   const upstreams = resolveUpstreams(config.upstream, (problem) => log.warn({ event: 'resolv-conf-skipped', problem }, 'resolv.conf line skipped'))
   refuseProblems(startProblems(config, { lists: store.snapshot, listDir: loaded.blocklistDir, upstreams: allUpstreams(upstreams) }))
 

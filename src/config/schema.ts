@@ -197,6 +197,8 @@ export const configSchema = z.strictObject({
       level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       queries: flag.default(false),
       clientAddress: oneOf(['truncate', 'hash', 'full', 'omit']).default('truncate'),
+      /** File holding the client-pseudonym secret shared by every worker and instance (else DNSVAKT_PSEUDONYM_SECRET, else generated at start); unset by default. */
+      pseudonymSecretFile: text('/etc/dnsvakt/pseudonym.secret').optional(),
     })
     .prefault({}),
   admin: z

@@ -26,6 +26,8 @@ export interface ObservabilityDeps {
   readonly registry?: Registry
   readonly now: () => number
   readonly version: string
+  /** Client-pseudonym secret shared by the host's processes (host/pseudonym-secret.ts); random per process when absent. */
+  readonly pseudonymSecret?: Buffer
 }
 
 export interface LabelSets {
@@ -51,7 +53,7 @@ export function buildObservability(section: Config['log'], labels: LabelSets, de
     categories: [...labels.categories, BUILTIN_CATEGORY],
     version: deps.version,
   })
-  const pseudonyms = new ClientPseudonymizer({ mode: section.clientAddress, now })
+  const pseudonyms = new ClientPseudonymizer({ mode: section.clientAddress, now, secret: deps.pseudonymSecret })
   const decisions = new DecisionLog(deps.decisionLogger ?? logger, { pseudonymizer: pseudonyms, queries: section.queries })
   return {
     metrics,

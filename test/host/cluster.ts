@@ -8,9 +8,12 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { tcpAsk, udpAsk } from './fixtures/dns-client.js'
-import { startFakeUpstream } from './fixtures/fake-upstream.js'
-import { ensureBuilt } from './fixtures/built-cli.js'
+import { tcpAsk, udpAsk } from '../fixtures/dns-client.js'
+import { startFakeUpstream } from '../fixtures/fake-upstream.js'
+import { ensureBuilt } from '../fixtures/built-cli.js'
+
+// Several real service starts (each a primary and its workers): well past the default per-file timeout on a busy runner.
+t.setTimeout(240_000)
 
 
 const until = async (check: () => Promise<boolean> | boolean, ms = 10_000) => {

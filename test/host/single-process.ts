@@ -8,12 +8,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
-import { validate } from '../src/config/load-config.js'
-import { startService } from '../src/serve.js'
-import { loadLists } from '../src/lists/load-lists.js'
-import { udpAsk } from './fixtures/dns-client.js'
-import { startFakeUpstream } from './fixtures/fake-upstream.js'
-import { SHIPPED_LISTS } from './fixtures/gateway-harness.js'
+import { validate } from '../../src/config/load-config.js'
+import { startService } from '../../src/host/single-process.js'
+import { loadLists } from '../../src/lists/load-lists.js'
+import { udpAsk } from '../fixtures/dns-client.js'
+import { startFakeUpstream } from '../fixtures/fake-upstream.js'
+import { SHIPPED_LISTS } from '../fixtures/gateway-harness.js'
 
 const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', ['-c', 'user.name=Editor', '-c', 'user.email=e@example.test', '-c', 'init.defaultBranch=main', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8' }).trim()
