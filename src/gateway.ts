@@ -137,9 +137,10 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
     : null
   if (cache) metrics.setCacheStats(() => ({ entries: cache.entries, bytes: cache.bytes }))
 
+  const classifier = new ClientClassifier(config.access.allow, config.groups)
   const stages: Stage[] = [
-    new AclStage(new ClientClassifier(config.access.allow, config.groups)),
-    new ClientGroupStage(),
+    new AclStage(classifier),
+    new ClientGroupStage(classifier),
     new PolicyStage(responder),
     new InspectAnswerStage(responder),
     new ForwardStage(pool, zonePools, now, (q, e) => log.debug({ event: 'upstream-failed', qtype: q.qtype, err: (e as Error).message }, 'no upstream answered')),

@@ -6,8 +6,8 @@
  */
 import { isIP } from 'node:net'
 import { z } from 'zod'
-import { isNetwork } from '../policy/network-list.js'
-import { parseAddress } from '../lists/ip-ranges.js'
+import { isNetwork } from '../net/network-list.js'
+import { parseAddress } from '../net/cidr.js'
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }

@@ -8,23 +8,10 @@
 import { DnsvaktError } from '../errors.js'
 import { FLAG, HEADER_LENGTH, RCODE, TYPE } from './constants.js'
 import { skipCompressedName, skipRecord } from './parse-query.js'
+import type { UpstreamAnswer } from '../pipeline/upstream-answer.js'
 
-export interface UpstreamAnswer {
-  /** The answer without its OPT record; header counts adjusted. */
-  readonly wire: Buffer
-  readonly rcode: number
-  readonly truncated: boolean
-  /** Offset of every TTL field in `wire` (all sections). */
-  readonly ttlOffsets: Uint32Array
-  /** Lowest TTL of the answer section (positive answers), or the RFC 2308 negative TTL; -1 if none is known. */
-  readonly ttl: number
-  /** Lower-case targets of CNAME records in the answer section. */
-  readonly cnameTargets: readonly string[]
-  /** Offsets of the 4-byte rdata of A records in the answer section. */
-  readonly v4Offsets: readonly number[]
-  /** Offsets of the 16-byte rdata of AAAA records in the answer section. */
-  readonly v6Offsets: readonly number[]
-}
+export type { UpstreamAnswer }
+
 
 const malformed = (why: string) => new DnsvaktError('DNSVAKT_ERR_UPSTREAM_ANSWER', `malformed upstream answer: ${why}`)
 
@@ -92,6 +79,7 @@ export function readAnswer(reply: Buffer): UpstreamAnswer {
     cnameTargets,
     v4Offsets,
     v6Offsets,
+    inspection: null,
   }
 }
 

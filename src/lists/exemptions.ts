@@ -7,7 +7,7 @@
  * applying at its expiry time with no reload.
  */
 import { BlockList } from 'node:net'
-import { addNetwork } from '../policy/network-list.js'
+import { addNetwork } from '../net/network-list.js'
 import { isSeq, LineCounter, parseDocument } from 'yaml'
 import type { ListProblem } from './parse-list-file.js'
 

@@ -54,7 +54,6 @@ const ALLOW = ['10.0.0.0/8', '192.168.0.0/16', 'fd00::/8', '::1/128']
 
 t.test('access: allowed only inside access.allow (v4-mapped IPv6 unmapped first)', async (t) => {
   const c = new ClientClassifier(ALLOW, GROUPS)
-  const snap = snapshot()
   const cases: Array<[string, boolean]> = [
     ['10.1.2.3', true],
     ['::ffff:10.1.2.3', true],
@@ -67,8 +66,10 @@ t.test('access: allowed only inside access.allow (v4-mapped IPv6 unmapped first)
     ['2001:db8::1', false],
     ['127.0.0.1', false],
   ]
-  for (const [address, allowed] of cases) t.equal(c.classify(address, snap).allowed, allowed, address)
-  t.equal(new ClientClassifier([], GROUPS).classify('10.1.2.3', snap).allowed, false, 'an empty allow list allows nobody (fails closed)')
+  for (const [address, allowed] of cases) t.equal(c.allows(address), allowed, address)
+  t.equal(new ClientClassifier([], GROUPS).allows('10.1.2.3'), false, 'an empty allow list allows nobody (fails closed)')
+  for (const [address, allowed] of cases) t.equal(c.allows(address), allowed, `${address}: the cached answer is the same`)
+  t.equal(c.classify('8.8.8.8', snapshot()).group, 'default', 'a refused client still has a group (explain shows it); access is the acl stage\'s alone')
 })
 
 t.test('group: the longest matching prefix across all groups, else default', async (t) => {

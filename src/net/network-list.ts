@@ -5,7 +5,7 @@
  * every client.
  */
 import { BlockList } from 'node:net'
-import { parseCidr } from '../lists/ip-ranges.js'
+import { parseCidr } from './cidr.js'
 
 /** Adds `cidr` (or a bare address: one host) to `list`; returns its prefix length, or -1 if it is not valid. */
 export function addNetwork(list: BlockList, cidr: string): number {
