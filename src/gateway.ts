@@ -18,6 +18,7 @@ import { orderStages } from './pipeline/stage-order.js'
 import type { Stage } from './pipeline/types.js'
 import { BlockResponder } from './policy/block-responder.js'
 import { ClientClassifier } from './policy/client-classifier.js'
+import { EmbeddedIpv4 } from './net/embedded-ipv4.js'
 import { AclStage } from './stages/acl.js'
 import { CacheStage } from './stages/cache.js'
 import { ClientGroupStage } from './stages/client-group.js'
@@ -142,7 +143,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
     new AclStage(classifier),
     new ClientGroupStage(classifier),
     new PolicyStage(responder),
-    new InspectAnswerStage(responder),
+    new InspectAnswerStage(responder, new EmbeddedIpv4(config.blocking.nat64Prefixes)),
     new ForwardStage(pool, zonePools, now, (q, e) => log.debug({ event: 'upstream-failed', qtype: q.qtype, err: (e as Error).message }, 'no upstream answered')),
   ]
   if (config.rateLimit.queriesPerSecond > 0) stages.push(new RateLimitStage(config.rateLimit.queriesPerSecond, config.rateLimit.burst))

@@ -7,6 +7,7 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
 import { isNetwork } from '../net/network-list.js'
+import { isNat64Prefix } from '../net/embedded-ipv4.js'
 import { parseAddress } from '../net/cidr.js'
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/
@@ -145,6 +146,10 @@ export const configSchema = z.strictObject({
       ttl: duration.default(300_000),
       edeText: z.string().max(200).default('Blocked by municipal ICT rules (NSM 2023)'),
       watchInterval: duration.default(2000),
+      /** The organisation's own NAT64 prefixes: AAAA answers in them are checked by their embedded IPv4 address (64:ff9b::/96, 64:ff9b:1::/48 and 2002::/16 always are). */
+      nat64Prefixes: z
+        .array(z.string().refine(isNat64Prefix, 'expected an IPv6 NAT64 prefix of length 32, 40, 48, 56, 64 or 96 (RFC 6052), such as "2001:db8:64::/96"'))
+        .default([]),
       exemptions: z
         .strictObject({
           file: z.string().default('exemptions.yaml'),

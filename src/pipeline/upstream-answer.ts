@@ -37,6 +37,12 @@ export interface UpstreamAnswer {
   readonly v4Offsets: readonly number[]
   /** Offsets of the 16-byte rdata of AAAA records in the answer section. */
   readonly v6Offsets: readonly number[]
+  /** Other names the answer leads to, lower-case: DNAME owners and targets, SVCB/HTTPS TargetNames (answer and additional sections). */
+  readonly targetNames: readonly string[]
+  /** Other IPv4 addresses (4 bytes at each offset): SVCB/HTTPS ipv4hint values, A records of the additional section. */
+  readonly extraV4Offsets: readonly number[]
+  /** Other IPv6 addresses (16 bytes at each offset): SVCB/HTTPS ipv6hint values, AAAA records of the additional section. */
+  readonly extraV6Offsets: readonly number[]
   /** Answer inspection's memo for the last snapshot it was checked against (src/policy/answer-inspection.ts). */
   inspection: InspectionMemo | null
 }

@@ -6,6 +6,7 @@
  * `lookup` (the gateway's cache and upstreams) and runs the same inspection
  * (answer-inspection.ts) and the same precedence as the stage.
  */
+import type { EmbeddedIpv4 } from '../net/embedded-ipv4.js'
 import type { Next } from '../pipeline/types.js'
 import type { UpstreamAnswer } from '../pipeline/upstream-answer.js'
 import { questionWire, typeCode } from '../dns/question-wire.js'
@@ -17,14 +18,15 @@ import { describeBlock, type Explanation, type ExplainInput, explain } from './e
 /** Looks a name up (cache, then upstream) and hands back the upstream answer; rejects when there is none. */
 export type Lookup = (name: string, type: string) => Promise<UpstreamAnswer>
 
-export async function explainResolved(input: ExplainInput, lookup: Lookup): Promise<Explanation> {
+/** `embedded` must be the gateway's (blocking.nat64Prefixes), so explain catches what the stage catches. */
+export async function explainResolved(input: ExplainInput, lookup: Lookup, embedded?: EmbeddedIpv4): Promise<Explanation> {
   const base = explain(input)
   // Answered by dnsvakt itself (blocked, built-in, refused): the upstream is never asked.
   if (base.answerMode !== null) return base
   const answer = await lookup(base.name, input.type)
   const snap = input.snapshot
   const info = input.classifier.classify(input.client, snap)
-  const memo = inspectAnswer(answer, snap)
+  const memo = inspectAnswer(answer, snap, embedded)
   const hits = snap.allowed(base.name) ? 0 : memo.mask & info.enforced
   if (hits === 0) return { ...base, resolved: { rcode: answer.rcode, caught: null } }
   const blocking = hits & ~exemptMaskAt(snap, info, input.now)

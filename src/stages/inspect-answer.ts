@@ -1,11 +1,13 @@
 /**
- * Answer inspection: an upstream answer whose CNAME chain passes through a
- * blocked name, or whose A/AAAA addresses fall in a blocked category's IP
- * ranges, is replaced by the block answer for this client. It sits above
- * the cache, so cached answers are checked per client on every hit (the cache
- * is shared by all groups). What an answer contains is worked out once per
+ * Answer inspection: an upstream answer that leads to a blocked name (CNAME,
+ * DNAME, SVCB/HTTPS target) or holds an address in a blocked category's IP
+ * ranges (A/AAAA, SVCB/HTTPS hints, the additional section, IPv4 embedded in
+ * IPv6) is replaced by the block answer for this client. It sits above the
+ * cache, so cached answers are checked per client on every hit (the cache is
+ * shared by all groups). What an answer contains is worked out once per
  * answer and snapshot (policy/answer-inspection.ts); a hit then costs a mask test.
  */
+import { EmbeddedIpv4 } from '../net/embedded-ipv4.js'
 import type { Query } from '../pipeline/query.js'
 import type { Next, Reply, Stage } from '../pipeline/types.js'
 import { inspectAnswer } from '../policy/answer-inspection.js'
@@ -15,7 +17,11 @@ import { exemptionEnds, exemptionReason, withExemption } from '../policy/exempti
 export class InspectAnswerStage implements Stage {
   readonly name = 'inspect-answer' as const
 
-  constructor(private readonly responder: BlockResponder) {}
+  constructor(
+    private readonly responder: BlockResponder,
+    /** Where IPv6 answers may carry an IPv4 address (NAT64 prefixes from blocking.nat64Prefixes, 6to4). */
+    private readonly embedded = new EmbeddedIpv4(),
+  ) {}
 
   handle(q: Query, next: Next): Reply | Promise<Reply> {
     const r = next(q)
@@ -26,7 +32,7 @@ export class InspectAnswerStage implements Stage {
   private inspect(q: Query, r: Reply): Reply {
     if (r.kind !== 'answer' || r.answer === undefined) return r
     const view = q.snapshot
-    const memo = inspectAnswer(r.answer, view)
+    const memo = inspectAnswer(r.answer, view, this.embedded)
     const hits = memo.mask & q.enforced
     if (hits === 0 || view.allowed(q.name)) return r
     const blocking = hits & ~q.exemptMask
