@@ -21,7 +21,6 @@ export { parseAddress, parseCidr, type ParsedCidr }
  */
 const SIGN = -0x80000000
 
-
 interface Range { words: number[]; end: number[]; text: string }
 
 export class IpRangeSet {

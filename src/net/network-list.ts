@@ -1,6 +1,6 @@
 /**
  * Client networks (access.allow, groups, exemptions) as a node:net BlockList,
- * parsed by the same strict parser as the list files (ip-ranges.ts), so a
+ * parsed by the same strict parser as the list files (cidr.ts), so a
  * typo such as "10.0.0.1/" is an error, never a silent /0 that matches
  * every client.
  */

@@ -8,7 +8,7 @@ const problemsOf = (nat64Prefixes: unknown): string[] => {
     return []
   } catch (e) {
     if (!isDnsvaktError(e)) throw e
-    return ((e.details as { problems?: string[] } | undefined)?.problems ?? [e.message]).map(String)
+    return [...e.problems]
   }
 }
 

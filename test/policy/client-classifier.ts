@@ -146,3 +146,25 @@ t.test('unmapV4', async (t) => {
   ]
   for (const [input, expected] of cases) t.equal(unmapV4(input), expected, input)
 })
+
+t.test('access and group of interleaved clients never mix (the last-lookup memo)', async (t) => {
+  const c = new ClientClassifier(ALLOW, GROUPS)
+  const snap = snapshot()
+  const sequence: Array<[string, boolean, string]> = [
+    ['10.20.1.1', true, 'staff'],
+    ['8.8.8.8', false, 'default'],
+    ['10.40.0.1', true, 'students'],
+    ['10.20.1.1', true, 'staff'],
+    [String(['10', '20', '1', '1'].join('.')), true, 'staff'],
+    ['8.8.8.8', false, 'default'],
+  ]
+  for (const [address, allowed, group] of sequence) {
+    t.equal(c.allows(address), allowed, `${address}: access`)
+    t.equal(c.classify(address, snap).group, group, `${address}: group`)
+    t.equal(c.allows(address), allowed, `${address}: access again`)
+  }
+  const other = snapshot(false)
+  t.equal(c.classify('10.20.0.99', snap).exemptions.length, 1)
+  t.equal(c.allows('10.20.0.99'), true)
+  t.equal(c.classify('10.20.0.99', other).exemptions.length, 0, 'right after, with another snapshot: worked out again')
+})
