@@ -88,7 +88,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
 
   // access.allow at TCP accept: a client outside it is cut before it can hold a connection.
   const access = new ClientClassifier(config.access.allow, config.groups)
-  const tcpEdge = { allowed: (address: string) => access.classify(address, store.snapshot).allowed, onClosed: (reason: TcpClosed) => metrics.tcpClosed(reason) }
+  const tcpEdge = { allowed: (address: string) => access.allows(address), onClosed: (reason: TcpClosed) => metrics.tcpClosed(reason) }
   const listeners = await bindListeners(config.listen, handler, (d) => metrics.tcpConnections(d), tcpEdge).catch((e: unknown) => {
     pools.close()
     throw e

@@ -7,8 +7,9 @@
  */
 import { isIP } from 'node:net'
 import { z } from 'zod'
-import { isNetwork } from '../policy/network-list.js'
-import { parseAddress } from '../lists/ip-ranges.js'
+import { isNetwork } from '../net/network-list.js'
+import { isNat64Prefix } from '../net/embedded-ipv4.js'
+import { parseAddress } from '../net/cidr.js'
 import { byteSize, count, duration, field, flag, given, type HostPort, listenAddress, oneOf, readHostPort, Refusal, text, textOrNull } from './fields.js'
 
 export { byteSize, duration, type HostPort }
@@ -160,6 +161,15 @@ const blocking = z.strictObject({
   sinkhole: z.strictObject({ ipv4: address(4, '10.20.0.80').default(null), ipv6: address(6, 'fd00:20::80').default(null) }).prefault({}),
   ttl: duration.default(300_000),
   edeText: text('Blocked by municipal ICT rules (NSM 2023)', 200).default('Blocked by municipal ICT rules (NSM 2023)'),
+  /** The organisation's own NAT64 prefixes: AAAA answers in them are checked by their embedded IPv4 address (64:ff9b::/96, 64:ff9b:1::/48 and 2002::/16 always are). */
+  nat64Prefixes: list(
+    field((v) =>
+      typeof v === 'string' && isNat64Prefix(v)
+        ? v
+        : new Refusal(`expected an IPv6 NAT64 prefix of length 32, 40, 48, 56, 64 or 96 (RFC 6052) such as "2001:db8:64::/96", got ${given(v)}`),
+    ),
+    '["2001:db8:64::/96"]',
+  ).default([]),
   watchInterval: positiveDuration.default(2000),
   exemptions: z.strictObject({ file: text('exemptions.yaml').default('exemptions.yaml'), maxDuration: duration.default(365 * 86_400_000) }).prefault({}),
   /** Optional built-in sync of blocking.dir from a git remote (see git-sync.ts). */

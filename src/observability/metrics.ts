@@ -16,7 +16,7 @@ import { REPLY_SOURCES, type CaughtBy, type ReplySource } from '../pipeline/type
 import type { Transport } from '../pipeline/transport.js'
 import { ArrayCounter, ArrayHistogram } from './array-metrics.js'
 import { type MetricFactory, metricFactory, OTHER, zeroed } from './metric-factory.js'
-import { edgeMetrics, type TcpClosed } from './edge-metrics.js'
+import { type EdgeMetrics, edgeMetrics, type TcpClosed } from './edge-metrics.js'
 import { policyMetrics } from './policy-metrics.js'
 import { type UpstreamFailure, type UpstreamIgnored, upstreamMetrics } from './upstream-metrics.js'
 
@@ -48,7 +48,7 @@ export interface MetricsOptions {
   distinctClientsCap?: number
 }
 
-export interface Metrics {
+export interface Metrics extends EdgeMetrics {
   readonly registry: Registry
   /** Once per query at the listener edge. `dropped`: no reply was sent (not observed in the histogram). */
   countQuery(transport: Transport, qtype: number, result: QueryResult, seconds: number): void
@@ -75,15 +75,6 @@ export interface Metrics {
   /** 1 while the last good lists are served because the list folder was refused at start. */
   setServingLastGood(serving: boolean): void
   tcpConnections(delta: number): void
-  /** A TCP connection refused at accept or cut by the listener (tcp-listener.ts TcpCloseReason). */
-  tcpClosed(reason: TcpClosed): void
-  /** A miss answered SERVFAIL because upstream.maxPending exchanges were in flight. */
-  upstreamOverload(): void
-  /** Read at scrape time for dnsvakt_upstream_pending and dnsvakt_rate_limit_clients. */
-  setUpstreamPending(read: () => number): void
-  setRateLimitClients(read: () => number): void
-  rateLimitEpisode(): void
-  rateLimitEviction(): void
   /** After a config reload: new groups/categories get their own children; old ones stay. */
   setLabelSets(sets: { groups?: readonly string[]; categories?: readonly string[] }): void
 }

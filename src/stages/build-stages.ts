@@ -14,6 +14,7 @@ import { orderStages } from '../pipeline/stage-order.js'
 import type { Next, Stage } from '../pipeline/types.js'
 import { BlockResponder } from '../policy/block-responder.js'
 import { ClientClassifier } from '../policy/client-classifier.js'
+import { EmbeddedIpv4 } from '../net/embedded-ipv4.js'
 import type { Exchanger, ZoneRoute } from './forward.js'
 import { AclStage } from './acl.js'
 import { CacheStage } from './cache.js'
@@ -55,11 +56,13 @@ export function buildStageList(config: StageConfig, parts: StageParts): Stage[] 
   const responder = buildBlockResponder(config.blocking)
   const onForwardError: ConstructorParameters<typeof ForwardStage>[3] = (q, e) =>
     parts.log.debug({ event: 'upstream-failed', qtype: q.qtype, err: (e as Error).message }, 'no upstream answered')
+  // One classifier for acl and client-group: it remembers the last client, so both share one lookup.
+  const classifier = new ClientClassifier(config.access.allow, config.groups)
   const stages: Stage[] = [
-    new AclStage(new ClientClassifier(config.access.allow, config.groups)),
-    new ClientGroupStage(),
+    new AclStage(classifier),
+    new ClientGroupStage(classifier),
     new PolicyStage(responder),
-    new InspectAnswerStage(responder),
+    new InspectAnswerStage(responder, new EmbeddedIpv4(config.blocking.nat64Prefixes)),
     new ForwardStage(parts.pool, parts.zonePools, parts.now, onForwardError),
   ]
   const rl = config.rateLimit
