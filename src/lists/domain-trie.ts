@@ -34,10 +34,12 @@ const CHILD = 0xffffff
 const STOP = TERMINAL | WILDCARDS
 /**
  * match() returns this plus the pattern's index for a wildcard hit (see
- * entryAt). Above any index into a name; small enough that PolicySnapshot's
- * `start * 32 + bit` stays a positive int32.
+ * entryAt). Above any index into a name (escaped names run to about 1,000
+ * characters); small enough that policy/decide.ts's `(start * 32 + bit) * 8 +
+ * kind` stays a small integer (V8 Smi, below 2^30) for up to a million
+ * patterns: at 1 << 24 it passed 2^32 and `>>> 3` lost the pattern.
  */
-const WILDCARD_HIT = 1 << 24
+const WILDCARD_HIT = 1 << 16
 
 /** murmur3's fmix32 over (parent, label hash). Signed on purpose: after `>>> 0`, values over 2^31 are heap numbers. */
 const slotHash = (parent: number, h: number): number => {

@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { Writable } from 'node:stream'
-import { runSimulate } from '../../src/commands/simulate.js'
+import { runSimulate } from '../../src/commands/simulate-command.js'
 import { parseReplayNames } from '../../src/simulate/read-names.js'
 import { renderReport } from '../../src/simulate/render-report.js'
 import type { SimulationReport } from '../../src/simulate/simulate.js'

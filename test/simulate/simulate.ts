@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import { runSimulate } from '../../src/commands/simulate.js'
+import { runSimulate } from '../../src/commands/simulate-command.js'
 import { type SimulationReport, simulate } from '../../src/simulate/simulate.js'
 import { ensureBuilt } from '../fixtures/built-cli.js'
 
