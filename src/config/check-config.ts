@@ -40,10 +40,12 @@ export interface CategorySet {
 }
 
 /** A group enforcing a category that has no list is an operator mistake (a typo, or a list not deployed). */
-export function groupCategoryProblems(groups: Config['groups'], lists: CategorySet, listDir: string): string[] {
-  return Object.entries(groups).flatMap(([name, g]) =>
-    g.enforce.filter((c) => !lists.has(c)).map((c) => `groups.${name}.enforce: no list for category "${c}" in ${listDir}`),
-  )
+export function groupCategoryProblems(groups: Readonly<Record<string, { readonly networks?: readonly string[]; enforce: readonly string[]; shadow?: readonly string[] }>>, lists: CategorySet, listDir: string): string[] {
+  return Object.entries(groups).flatMap(([name, { enforce, shadow = [] }]) => [
+    ...enforce.filter((c) => !lists.has(c)).map((c) => `groups.${name}.enforce: no list for category "${c}" in ${listDir}`),
+    ...shadow.filter((c) => !lists.has(c)).map((c) => `groups.${name}.shadow: no list for category "${c}" in ${listDir}`),
+    ...shadow.filter((c) => enforce.includes(c)).map((c) => `groups.${name}.shadow: "${c}" is also enforced; a category is either enforced or in shadow`),
+  ])
 }
 
 /**

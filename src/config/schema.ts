@@ -84,6 +84,8 @@ const group = z.strictObject({
   networks: list(CIDR, '["10.20.0.0/16"]').default([]),
   /** Categories enforced for this group (list file stems). */
   enforce: list(CATEGORY, '[tiktok, telegram]').default([]),
+  /** Categories evaluated as if enforced but only counted and logged (would-block): the client gets the normal answer. */
+  shadow: list(CATEGORY, '[gambling]').default([]),
 })
 
 const listen = z.strictObject({
@@ -201,7 +203,7 @@ export const configSchema = z.strictObject({
   blocking: blocking.prefault({}),
   groups: z
     .record(z.string().regex(NAME, 'group names: lower-case letters, digits and "-", such as "staff-vpn"'), group)
-    .default({ default: { networks: [], enforce: ['tiktok', 'telegram', 'doh-bypass'] } }),
+    .default({ default: { networks: [], enforce: ['tiktok', 'telegram', 'doh-bypass'], shadow: [] } }),
   log: z
     .strictObject({
       level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

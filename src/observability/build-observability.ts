@@ -34,6 +34,8 @@ export interface LabelSets {
   readonly upstreams: readonly string[]
   readonly groups: readonly string[]
   readonly categories: readonly string[]
+  /** (category, group) pairs the groups have in shadow: their would-block series start at 0. */
+  readonly shadowPairs?: ReadonlyArray<{ readonly category: string; readonly group: string }>
 }
 
 export interface Observability {
@@ -52,6 +54,7 @@ export function buildObservability(section: Config['log'], labels: LabelSets, de
     groups: [...new Set([...labels.groups, 'default'])],
     categories: [...labels.categories, BUILTIN_CATEGORY],
     version: deps.version,
+    shadowPairs: labels.shadowPairs,
   })
   const pseudonyms = new ClientPseudonymizer({ mode: section.clientAddress, now, secret: deps.pseudonymSecret })
   const decisions = new DecisionLog(deps.decisionLogger ?? logger, { pseudonymizer: pseudonyms, queries: section.queries })

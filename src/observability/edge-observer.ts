@@ -1,12 +1,13 @@
 /**
  * Records each query once, at the listener edge: the query counter and
- * latency, the policy counters, and the decision log for enforcement events.
+ * latency, the policy counters, and the decision log for enforcement events
+ * (and what a shadow category would have blocked).
  * The hot path (a cached or forwarded answer with no decision) costs two
  * metric updates and one flag test for the query log.
  */
 import type { Logger } from 'pino'
 import type { Query } from '../pipeline/query.js'
-import type { Reply, ReplySource } from '../pipeline/types.js'
+import type { BlockReason, Reply, ReplySource } from '../pipeline/types.js'
 import type { QueryObserver } from '../server/query-handler.js'
 import type { Transport } from '../pipeline/transport.js'
 import type { ClientPseudonymizer } from './client-pseudonym.js'
@@ -25,6 +26,7 @@ export class EdgeObserver implements QueryObserver {
   observe(q: Query | null, transport: Transport, source: ReplySource | 'dropped', reply: Reply | null, seconds: number): void {
     this.metrics.countQuery(transport, q === null ? 0 : q.qtype, source, seconds)
     if (q === null || reply === null || reply.kind !== 'answer') return
+    if (q.wouldBlock !== null && reply.block === undefined) this.wouldBlock(q, q.wouldBlock)
     if (reply.block !== undefined) {
       this.metrics.countBlocked(reply.block.category, q.group, reply.block.caughtBy, this.pseudonyms.pseudonymForCounting(q.clientAddress))
       this.decisions.logBlocked(q, reply.block, this.listVersion())
@@ -34,6 +36,12 @@ export class EdgeObserver implements QueryObserver {
     } else if (this.decisions.queriesEnabled) {
       this.decisions.logQuery(q, source, seconds)
     }
+  }
+
+  /** What a shadow category would have blocked (policy/shadow.ts): counted and logged, never a client label. */
+  private wouldBlock(q: Query, block: BlockReason): void {
+    this.metrics.countWouldBlock(block.category, q.group, block.caughtBy)
+    this.decisions.logWouldBlock(q, block, this.listVersion())
   }
 
   /** An unexpected error in the chain (a bug): logged with its stack; the client got SERVFAIL. */

@@ -61,7 +61,7 @@ const qtypeText = (qtype: number): string => {
 
 /**
  * Enforcement decisions at `info`, each with an `event` field (blocked,
- * exempted, query). Every method checks first whether the line will be
+ * would-block, exempted, query). Every method checks first whether the line will be
  * written and returns before building anything when it will not.
  */
 export class DecisionLog {
@@ -83,6 +83,16 @@ export class DecisionLog {
       client: this.#client(q), group: q.group, category: block.category, caughtBy: block.caughtBy,
       entry: block.entry, listVersion,
     }, 'blocked')
+  }
+
+  /** A name a shadow category would have blocked; the client got the normal answer (policy/shadow.ts). */
+  logWouldBlock(q: QueryFacts, block: BlockReason, listVersion: string): void {
+    if (!this.#log.isLevelEnabled('info')) return
+    this.#log.info({
+      event: 'would-block', name: q.name, qtype: qtypeText(q.qtype), transport: q.transport,
+      client: this.#client(q), group: q.group, category: block.category, caughtBy: block.caughtBy,
+      entry: block.entry, listVersion,
+    }, 'would-block')
   }
 
   /** A name a category would have blocked, let through by an exemption. */

@@ -1,8 +1,8 @@
 /**
  * Every metric of dnsvakt, on a registry passed in (never prom-client's
  * global one): the Metrics interface the rest of the code reports to, and
- * its assembly from one builder per area (dns, policy, cache, upstream,
- * lists, server; the larger two in policy-metrics.ts and upstream-metrics.ts). Names are dnsvakt_<area>_<name>_<unit>; labels come only from
+ * its assembly from one builder per area (dns, policy, shadow, cache, upstream,
+ * lists, server; the larger ones in policy-metrics.ts, shadow-metrics.ts and upstream-metrics.ts). Names are dnsvakt_<area>_<name>_<unit>; labels come only from
  * closed sets; docs/metrics.md is the contract and a test keeps them equal.
  *
  * Hot path: the metrics touched on every query (queries, answer latency,
@@ -18,6 +18,7 @@ import { ArrayCounter, ArrayHistogram } from './array-metrics.js'
 import { type MetricFactory, metricFactory, OTHER, zeroed } from './metric-factory.js'
 import { type EdgeMetrics, edgeMetrics, type TcpClosed } from './edge-metrics.js'
 import { policyMetrics } from './policy-metrics.js'
+import { type ShadowMetrics, shadowMetrics } from './shadow-metrics.js'
 import { type UpstreamFailure, type UpstreamIgnored, upstreamMetrics } from './upstream-metrics.js'
 
 export type { TcpClosed, UpstreamFailure, UpstreamIgnored }
@@ -46,9 +47,11 @@ export interface MetricsOptions {
   /** Register prom-client's process metrics with prefix dnsvakt_ (default true). */
   defaultMetrics?: boolean
   distinctClientsCap?: number
+  /** (category, group) pairs in shadow (groups.<name>.shadow): their would-block series start at 0. */
+  shadowPairs?: ReadonlyArray<{ readonly category: string; readonly group: string }>
 }
 
-export interface Metrics extends EdgeMetrics {
+export interface Metrics extends EdgeMetrics, ShadowMetrics {
   readonly registry: Registry
   /** Once per query at the listener edge. `dropped`: no reply was sent (not observed in the histogram). */
   countQuery(transport: Transport, qtype: number, result: QueryResult, seconds: number): void
@@ -89,6 +92,7 @@ export function createMetrics(registry: Registry, opts: MetricsOptions): Metrics
     registry,
     ...dns,
     ...policy,
+    ...shadowMetrics(f, { groups: opts.groups, shadowPairs: opts.shadowPairs }, policy.knowsCategory),
     ...cacheMetrics(f),
     ...upstreamMetrics(f, opts.upstreams),
     ...listMetrics(f, policy.knowsCategory),

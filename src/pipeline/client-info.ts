@@ -18,6 +18,8 @@ export interface ClientInfo {
   readonly group: string
   /** Categories the group enforces, as a mask over the snapshot's bits. */
   readonly enforced: number
+  /** Categories the group has in shadow (evaluated and counted as would-block, never enforced); 0 for most groups. */
+  readonly shadow: number
   /** Exemptions whose network holds this client (expiry is checked per query). */
   readonly exemptions: readonly ClientExemption[]
 }

@@ -18,6 +18,10 @@ export class Query {
   enforced = 0
   /** Categories lifted by an exemption that is valid at arrival (client-group stage). */
   exemptMask = 0
+  /** Categories the client's group has in shadow (client-group stage); the shadow checks run only when it is not 0. */
+  shadow = 0
+  /** What a shadow category would have blocked, a BlockReason (types.ts imports this file) set by the policy and inspect-answer stages; the answer is not changed. */
+  wouldBlock: { readonly category: string; readonly caughtBy: 'name' | 'cname' | 'ip'; readonly entry: string } | null = null
 
   constructor(
     /** The request exactly as received. Never mutated: replies copy from it. */

@@ -14,6 +14,8 @@ import type { ListedExemption, PolicyView } from '../pipeline/policy-view.js'
 export interface GroupConfig {
   readonly networks: readonly string[]
   readonly enforce: readonly string[]
+  /** Categories evaluated as would-block only (see policy/shadow.ts). */
+  readonly shadow?: readonly string[]
 }
 
 /** A client's group and exemptions, as listed in the snapshot (explain reads their reasons). */
@@ -101,10 +103,13 @@ export class ClientClassifier {
     const group = hit ? hit.group : 'default'
     // No "default" group configured: unmatched clients get every category (fail closed).
     const enforce = this.groups[group]?.enforce ?? snapshot.categories.map((c) => c.name)
+    const shadow = this.groups[group]?.shadow ?? []
     const exemptions = snapshot.exemptions.filter((e) => e.network.check(address, family))
+    const enforced = snapshot.maskOf(enforce)
     return {
       group,
-      enforced: snapshot.maskOf(enforce),
+      enforced,
+      shadow: shadow.length === 0 ? 0 : snapshot.maskOf(shadow) & ~enforced,
       exemptions: exemptions.length > 0 ? exemptions : NO_EXEMPTIONS,
     }
   }

@@ -89,13 +89,13 @@ export function blockedMode(name: string, mode: BlockMode): BlockMode {
   return mode
 }
 
-/** Categories lifted for this client by exemptions valid at `now` (only those its group enforces). */
-export function exemptMaskAt(view: PolicyView, client: ClientInfo, now: number): number {
+/** Categories lifted for this client by exemptions valid at `now` (only those in `of`: by default, those its group enforces). */
+export function exemptMaskAt(view: PolicyView, client: ClientInfo, now: number, of: number = client.enforced): number {
   const exemptions = client.exemptions
   if (exemptions.length === 0) return 0
   let mask = 0
   for (const e of exemptions) if (e.expiresAt > now) mask |= view.maskOf(e.categories)
-  return mask & client.enforced
+  return mask & of
 }
 
 /** Every category in `mask` that lists `name` (the exemptions a name-exempted answer relies on). */

@@ -4,11 +4,13 @@
  * addresses are listed (the inspect-answer stage). With --resolve (CLI) or
  * resolve=1 (admin API) explain looks the name up through an injected
  * `lookup` (the gateway's cache and upstreams) and runs the same inspection
- * (answer-inspection.ts) and the same precedence as the stage.
+ * (answer-inspection.ts) and the same precedence as the stage, shadow
+ * categories included.
  */
 import type { EmbeddedIpv4 } from '../net/embedded-ipv4.js'
 import type { Next } from '../pipeline/types.js'
-import type { UpstreamAnswer } from '../pipeline/upstream-answer.js'
+import type { InspectionMemo, UpstreamAnswer } from '../pipeline/upstream-answer.js'
+import type { ClientInfo } from '../pipeline/client-info.js'
 import { questionWire, typeCode } from '../dns/question-wire.js'
 import { parseQuery } from '../dns/parse-query.js'
 import { inspectAnswer } from './answer-inspection.js'
@@ -28,7 +30,7 @@ export async function explainResolved(input: ExplainInput, lookup: Lookup, embed
   const info = input.classifier.classify(input.client, snap)
   const memo = inspectAnswer(answer, snap, embedded)
   const hits = snap.allowed(base.name) ? 0 : memo.mask & info.enforced
-  if (hits === 0) return { ...base, resolved: { rcode: answer.rcode, caught: null } }
+  if (hits === 0) return shadowThroughAnswer({ ...base, resolved: { rcode: answer.rcode, caught: null } }, memo, info, input)
   const blocking = hits & ~exemptMaskAt(snap, info, input.now)
   const bits = blocking !== 0 ? blocking : hits
   const bit = 31 - Math.clz32(bits & -bits)
@@ -37,11 +39,12 @@ export async function explainResolved(input: ExplainInput, lookup: Lookup, embed
   const resolved = { rcode: answer.rcode, caught: { category, caughtBy: hit.caughtBy, entry: hit.entry, exempted: blocking === 0 } }
   const how = hit.caughtBy === 'cname' ? `its answer passes through ${hit.entry}` : `its answer holds an address in ${hit.entry}`
   if (blocking === 0) {
-    return { ...base, decision: 'exempted', resolved, summary: `Allowed by exemption: ${how}, listed in "${category}", which an exemption lifts for this client.` }
+    const exempted: Explanation = { ...base, decision: 'exempted', resolved, summary: `Allowed by exemption: ${how}, listed in "${category}", which an exemption lifts for this client.` }
+    return shadowThroughAnswer(exempted, memo, info, input)
   }
   const mode = blockedMode(base.name, input.mode)
   return {
-    ...base, decision: 'blocked', answerMode: mode, answer: describeBlock(mode, input.type), resolved,
+    ...base, decision: 'blocked', answerMode: mode, answer: describeBlock(mode, input.type), resolved, wouldBlock: null,
     summary: `Blocked through its answer: ${how}, listed in "${category}" (enforced by group "${info.group}", list version ${snap.version}).`,
   }
 }
@@ -61,4 +64,17 @@ export function lookupThrough(chain: Next, now: () => number): Lookup {
     if (r.kind !== 'answer' || r.answer === undefined) throw new Error(`no upstream answer for ${name} ${type} (${r.source})`)
     return r.answer
   }
+}
+
+/** A shadow category's catch through the answer, as the inspect-answer stage marks it (shadow.ts), when the name itself was none. */
+function shadowThroughAnswer(e: Explanation, memo: InspectionMemo, info: ClientInfo, input: ExplainInput): Explanation {
+  const snap = input.snapshot
+  if (e.wouldBlock !== null || info.shadow === 0 || snap.allowed(e.name)) return e
+  const hits = memo.mask & info.shadow & ~exemptMaskAt(snap, info, input.now, info.shadow)
+  if (hits === 0) return e
+  const bit = 31 - Math.clz32(hits & -hits)
+  const hit = memo.hits[bit]!
+  const category = snap.categoryAt(bit).name
+  const how = hit.caughtBy === 'cname' ? `its answer passes through ${hit.entry}` : `its answer holds an address in ${hit.entry}`
+  return { ...e, wouldBlock: { category, caughtBy: hit.caughtBy, entry: hit.entry }, summary: `${e.summary} In shadow: "${category}" would block it (${how}); it is logged as would-block and answered as usual.` }
 }

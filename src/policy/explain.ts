@@ -6,6 +6,8 @@
  * written (file, line) and the list version. Off the hot path: it re-reads
  * list files to find line numbers, so nothing is kept in memory for it.
  * (explain-resolved.ts adds what the answer itself would be caught by.)
+ * Shadow categories of the group (policy/shadow.ts) are reported beside the
+ * decision as `wouldBlock`: they never change it.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -21,6 +23,15 @@ export interface ListHit {
   readonly entry: string
   readonly file: string
   readonly line: number
+}
+
+/** A shadow category's would-block: file and line for a name entry (explain re-reads the list), absent for a catch through the answer (--resolve). */
+export interface ShadowHit {
+  readonly category: string
+  readonly caughtBy: 'name' | 'cname' | 'ip'
+  readonly entry: string
+  readonly file?: string
+  readonly line?: number
 }
 
 export interface ExemptionFacts {
@@ -43,6 +54,10 @@ export interface Explanation {
   readonly allowListEntry: ListHit | null
   readonly matches: ReadonlyArray<ListHit & { readonly category: string; readonly enforced: boolean }>
   readonly exemptions: readonly ExemptionFacts[]
+  /** Categories the group has in shadow (groups.<name>.shadow): evaluated and logged as would-block, never enforced. */
+  readonly groupShadows: readonly string[]
+  /** What a shadow category of the group would block (the client gets the normal answer); null when none would, or the name is blocked anyway. */
+  readonly wouldBlock: ShadowHit | null
   readonly decision: 'blocked' | 'allowed' | 'exempted' | 'refused' | 'builtin'
   /** The answer dnsvakt gives itself (a block mode, or 'refused' outside access.allow); null when it is forwarded upstream. */
   readonly answerMode: BlockMode | null
@@ -69,9 +84,25 @@ export interface ExplainInput {
   readonly mode: BlockMode
 }
 
-type Facts = Omit<Explanation, 'access' | 'decision' | 'answerMode' | 'answer' | 'summary' | 'resolved'>
+type Facts = Omit<Explanation, 'access' | 'decision' | 'answerMode' | 'answer' | 'summary' | 'resolved' | 'groupShadows' | 'wouldBlock'>
 
 export function explain(input: ExplainInput): Explanation {
+  const e = explainEnforced(input)
+  const snap = input.snapshot
+  const info = input.classifier.classify(input.client, snap)
+  const groupShadows = snap.categories.filter((c) => (info.shadow & (1 << c.bit)) !== 0).map((c) => c.name)
+  if (info.shadow === 0 || e.access === 'refused' || e.decision === 'blocked' || e.decision === 'builtin') return { ...e, groupShadows, wouldBlock: null }
+  // The same decision as the policy stage's shadow check (shadow.ts): the shadow categories as if enforced, with their exemptions.
+  const d = decide(snap, e.name, info.shadow, exemptMaskAt(snap, info, input.now, info.shadow))
+  if (decisionKind(d) !== BLOCKED) return { ...e, groupShadows, wouldBlock: null }
+  const category = snap.categoryAt(hitBit(decisionHit(d)))
+  const m = e.matches.find((x) => x.category === category.name)!
+  const wouldBlock = { category: m.category, caughtBy: 'name' as const, entry: m.entry, file: m.file, line: m.line }
+  const note = ` In shadow for group "${info.group}": "${m.category}" would block it (${m.entry}, ${m.file}:${m.line}); it is logged as would-block and answered as usual.`
+  return { ...e, groupShadows, wouldBlock, summary: e.summary + note }
+}
+
+function explainEnforced(input: ExplainInput): Omit<Explanation, 'groupShadows' | 'wouldBlock'> {
   const name = input.name.toLowerCase().replace(/\.$/, '')
   if (isIP(unmapV4(input.client)) === 0) throw new Error(`client must be an IP address, got "${input.client}"`)
   const snap = input.snapshot

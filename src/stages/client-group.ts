@@ -19,6 +19,7 @@ export class ClientGroupStage implements Stage {
     q.client = client
     q.group = client.group
     q.enforced = client.enforced
+    q.shadow = client.shadow
     // Most clients have no exemption: skip the call (measured: a few hundred instructions per query).
     if (client.exemptions.length > 0) q.exemptMask = exemptMaskAt(q.snapshot, client, q.arrivedAt)
     return next(q)

@@ -6,6 +6,8 @@
  * cache, so cached answers are checked per client on every hit (the cache is
  * shared by all groups). What an answer contains is worked out once per
  * answer and snapshot (policy/answer-inspection.ts); a hit then costs a mask test.
+ * Shadow categories are checked from the same memo and only marked on the
+ * query (policy/shadow.ts): the answer stays as it is.
  */
 import { EmbeddedIpv4 } from '../net/embedded-ipv4.js'
 import type { Query } from '../pipeline/query.js'
@@ -13,6 +15,7 @@ import type { Next, Reply, Stage } from '../pipeline/types.js'
 import { inspectAnswer } from '../policy/answer-inspection.js'
 import type { BlockResponder } from '../policy/block-responder.js'
 import { exemptionEnds, exemptionReason, withExemption } from '../policy/exemption-reply.js'
+import { markAnswerWouldBlock } from '../policy/shadow.js'
 
 export class InspectAnswerStage implements Stage {
   readonly name = 'inspect-answer' as const
@@ -25,7 +28,7 @@ export class InspectAnswerStage implements Stage {
 
   handle(q: Query, next: Next): Reply | Promise<Reply> {
     const r = next(q)
-    if (q.enforced === 0) return r
+    if ((q.enforced | q.shadow) === 0) return r
     return r instanceof Promise ? r.then((x) => this.inspect(q, x)) : this.inspect(q, r)
   }
 
@@ -34,9 +37,14 @@ export class InspectAnswerStage implements Stage {
     const view = q.snapshot
     const memo = inspectAnswer(r.answer, view, this.embedded)
     const hits = memo.mask & q.enforced
-    if (hits === 0 || view.allowed(q.name)) return r
+    // Shadow categories (policy/shadow.ts): marked only when the answer is not blocked; a mask test without them.
+    if (hits === 0 || view.allowed(q.name)) {
+      if ((memo.mask & q.shadow) !== 0) markAnswerWouldBlock(q, memo)
+      return r
+    }
     const blocking = hits & ~q.exemptMask
     if (blocking === 0) {
+      if ((memo.mask & q.shadow) !== 0) markAnswerWouldBlock(q, memo)
       const bit = 31 - Math.clz32(hits & -hits)
       const reason = exemptionReason(q.client!, view.categoryAt(bit).name, q.arrivedAt)
       return withExemption(r, reason, exemptionEnds(view, q.client!, hits, q.arrivedAt), q.arrivedAt)

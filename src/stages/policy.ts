@@ -3,7 +3,8 @@
  * client's group enforces, decided by policy/decide.ts (the built-in names,
  * then the allow list, an exemption valid now, the group's categories; the
  * same decision explain reports). A blocked name is answered here and never
- * sent upstream.
+ * sent upstream. A name a shadow category of the group lists is marked on
+ * the query (policy/shadow.ts) and goes on as usual.
  */
 import type { Query } from '../pipeline/query.js'
 import { hitBit, hitStart } from '../pipeline/policy-view.js'
@@ -11,6 +12,7 @@ import type { Next, Reply, Stage } from '../pipeline/types.js'
 import type { BlockResponder } from '../policy/block-responder.js'
 import { BLOCKED, builtinMode, categoriesListing, decide, decisionHit, decisionKind, EXEMPTED, PASS, ALLOW_LISTED } from '../policy/decide.js'
 import { exemptionEnds, exemptionReason, withExemption } from '../policy/exemption-reply.js'
+import { markNameWouldBlock } from '../policy/shadow.js'
 
 export class PolicyStage implements Stage {
   readonly name = 'policy' as const
@@ -20,6 +22,8 @@ export class PolicyStage implements Stage {
   handle(q: Query, next: Next): Reply | Promise<Reply> {
     const d = decide(q.snapshot, q.name, q.enforced, q.exemptMask)
     const kind = decisionKind(d)
+    // Shadow categories (policy/shadow.ts): a field test for groups without them.
+    if (q.shadow !== 0 && kind !== BLOCKED) markNameWouldBlock(q)
     if (kind === PASS || kind === ALLOW_LISTED) return next(q)
     if (kind === BLOCKED) {
       const hit = decisionHit(d)

@@ -79,7 +79,7 @@ t.test('the answer a decision gets', async (t) => {
 })
 
 t.test('exemptMaskAt: valid at the instant, only enforced categories', async (t) => {
-  const client = { group: 'g', enforced: ALL, exemptions: ex.exemptions }
+  const client = { group: 'g', enforced: ALL, shadow: 0, exemptions: ex.exemptions }
   t.equal(exemptMaskAt(SNAP, client, NOW), bit('tiktok') | bit('telegram'))
   t.equal(exemptMaskAt(SNAP, client, Date.UTC(2026, 0, 9)), ALL, 'both valid before the 10th')
   t.equal(exemptMaskAt(SNAP, client, Date.UTC(2026, 0, 20)), 0, 'none at the instant of expiry')

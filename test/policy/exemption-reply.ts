@@ -11,6 +11,7 @@ const bit = (n: string) => 1 << SNAP.categories.find((c) => c.name === n)!.bit
 const client = {
   group: 'staff',
   enforced: -1,
+  shadow: 0,
   exemptions: [
     { id: 'short', categories: ['tiktok'], expiresAt: NOW + HOUR },
     { id: 'long', categories: ['tiktok', 'telegram'], expiresAt: NOW + 5 * HOUR },
