@@ -106,6 +106,18 @@ t.test('enforced: the group\'s categories as a mask over this snapshot\'s bits',
   t.equal(noDefault.classify('192.168.1.1', snap).enforced, mask(['tiktok', 'telegram', 'doh-bypass']), 'no default group configured: every category (fails closed)')
 })
 
+t.test('shadow: the group\'s shadow categories as a mask, never overlapping the enforced ones', async (t) => {
+  const snap = snapshot()
+  const mask = (names: string[]) => names.reduce((m, n) => m | (1 << snap.categories.find((x) => x.name === n)!.bit), 0)
+  const c = new ClientClassifier(ALLOW, {
+    staff: { networks: ['10.20.0.0/16'], enforce: ['tiktok'], shadow: ['telegram', 'tiktok'] },
+    default: { networks: [], enforce: ['tiktok'] },
+  })
+  t.equal(c.classify('10.20.1.1', snap).shadow, mask(['telegram']), 'shadow, less what the group enforces')
+  t.equal(c.classify('192.168.1.1', snap).shadow, 0, 'no shadow key: 0, so the stages skip the shadow checks')
+  t.equal(new ClientClassifier(ALLOW, { staff: GROUPS.staff }).classify('192.168.1.1', snap).shadow, 0, 'no default group: every category enforced, none in shadow')
+})
+
 t.test('exemptions: those whose network holds the client', async (t) => {
   const c = new ClientClassifier(ALLOW, GROUPS)
   const snap = snapshot()
