@@ -1,14 +1,16 @@
 /**
  * The gateway assembled from a loaded config: the table of contents of the
  * service. Each part is built beside what it builds, from its own config
- * section (lists, upstream pools, cache, stage chain, observability, DNS
- * listeners); this file only says in which order and what each one gets.
+ * section (lists, upstream pools, cache, stage chain, observability, the
+ * candidate list version, DNS listeners); this file only says in which order and what each one gets.
  * No side effects at import; tests build a whole gateway on port 0 with this.
  */
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { AnswerCache } from './cache/answer-cache.js'
 import { buildCache } from './cache/build-cache.js'
+import { buildCandidate, withCandidate } from './candidate/build-candidate.js'
+import type { CandidateShadow } from './candidate/candidate-shadow.js'
 import { refuseProblems, startProblems } from './config/check-config.js'
 import type { LoadedConfig } from './config/load-config.js'
 import { listOptionsFor } from './lists/load-lists.js'
@@ -49,6 +51,9 @@ export interface Gateway {
   readonly cache: AnswerCache | null
   readonly handler: QueryHandler
   readonly config: LoadedConfig
+  /** The candidate list version evaluated in shadow (blocking.candidate), or null. */
+  readonly candidate: CandidateShadow | null
+  /** Reloads the lists, then the candidate version against them. */
   reload(trigger: string): Promise<ReloadResult>
   /** Stops accepting, answers what is in flight (bounded by graceMs), closes everything. */
   close(graceMs?: number): Promise<void>
@@ -84,8 +89,11 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
     tracked: (read: () => number) => metrics.setRateLimitClients(read),
   }
   const chain = buildStages(config, { ...pools, cache, now, log, cacheEvents, rateLimitEvents })
-  const handler = new QueryHandler(chain, () => store.snapshot, now, observer(() => store.snapshot.version), { udpMaxPayload: config.listen.udpMaxPayload })
+  const candidate = buildCandidate(loaded, metrics, log, now, deps.listLoader)
+  const handler = new QueryHandler(chain, () => store.snapshot, now, withCandidate(observer(() => store.snapshot.version), candidate), { udpMaxPayload: config.listen.udpMaxPayload })
   reportLists(store, metrics, log, now)
+  // Never throws: a candidate that fails to load is logged and evaluates nothing.
+  await candidate?.load(store.snapshot)
 
   // access.allow at TCP accept: a client outside it is cut before it can hold a connection.
   const access = new ClientClassifier(config.access.allow, config.groups)
@@ -102,7 +110,12 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
     cache,
     handler,
     config: loaded,
-    reload: (trigger) => store.reload(trigger),
+    candidate,
+    async reload(trigger) {
+      const r = await store.reload(trigger)
+      await candidate?.load(store.snapshot)
+      return r
+    },
     async close(graceMs = 2000) {
       // Stop taking queries, answer what is in flight (bounded by graceMs), then close the sockets.
       const tcpClosed = listeners.stopAccepting(graceMs)

@@ -155,6 +155,14 @@ const git = z.strictObject({
   allowRewrite: flag.optional(),
 })
 
+/** A candidate list version evaluated in shadow against live traffic (candidate/candidate-shadow.ts). */
+const candidate = z.strictObject({
+  /** A list folder (e.g. a checkout of the list repository's `next` branch); relative to the config file like blocking.dir. */
+  dir: text('/var/lib/dnsvakt/blocklists-next'),
+  /** Newly blocked and newly allowed names kept for GET /v1/candidate (each direction). */
+  topNames: count({ min: 1, max: 10_000, example: 100 }).default(100),
+})
+
 const blocking = z.strictObject({
   dir: text('/var/lib/dnsvakt/blocklists').default('blocklists'),
   /** Last good lists kept on disk (lists/last-good-state.ts); null: `.dnsvakt-state/<dir name>` beside blocking.dir. */
@@ -176,6 +184,8 @@ const blocking = z.strictObject({
   exemptions: z.strictObject({ file: text('exemptions.yaml').default('exemptions.yaml'), maxDuration: duration.default(365 * 86_400_000) }).prefault({}),
   /** Optional built-in sync of blocking.dir from a git remote (see git-sync.ts). */
   git: git.nullable().default(null),
+  /** A second list version decided beside the served one, never enforced; null: none. */
+  candidate: candidate.nullable().default(null),
 })
 
 export const configSchema = z.strictObject({

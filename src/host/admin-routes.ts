@@ -38,6 +38,7 @@ export function buildAdminRoutes(
     reload: () => engine.reload('admin-api'),
     explain: (name, client, type) => explain({ name, client, type, now: opts.now(), snapshot: engine.snapshot, classifier, mode: config.blocking.mode }),
     status: async () => statusBody(engine, await engine.workers(), opts.now()),
+    candidate: () => engine.candidate?.() ?? null,
   }
 }
 

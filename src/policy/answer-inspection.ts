@@ -22,6 +22,13 @@ const DEFAULT_EMBEDDED = new EmbeddedIpv4()
 export function inspectAnswer(answer: UpstreamAnswer, view: PolicyView, embedded: EmbeddedIpv4 = DEFAULT_EMBEDDED): InspectionMemo {
   const old = answer.inspection
   if (old !== null && old.snapshot === view) return old
+  const memo = inspectionOf(answer, view, embedded)
+  answer.inspection = memo
+  return memo
+}
+
+/** The same inspection, not kept on the answer: for a second list version (the candidate), which must not displace the served lists' memo. */
+export function inspectionOf(answer: UpstreamAnswer, view: PolicyView, embedded: EmbeddedIpv4 = DEFAULT_EMBEDDED): InspectionMemo {
   const hits: Array<InspectionHit | null> = []
   let mask = 0
   for (const c of view.categories) {
@@ -29,9 +36,7 @@ export function inspectAnswer(answer: UpstreamAnswer, view: PolicyView, embedded
     hits[c.bit] = hit
     if (hit !== null) mask |= 1 << c.bit
   }
-  const memo: InspectionMemo = { snapshot: view, mask, hits }
-  answer.inspection = memo
-  return memo
+  return { snapshot: view, mask, hits }
 }
 
 function nameHit(a: UpstreamAnswer, view: PolicyView, c: CategoryView): InspectionHit | null {

@@ -19,6 +19,8 @@ export interface AdminRoutes {
   explain(name: string, client: string, type: string): Explanation
   /** Answers 200 when ok, 422 when refused (by the host or by any worker). */
   reload(): Promise<{ ok: boolean }>
+  /** GET /v1/candidate: what the candidate list version would change; null (or absent) when none is evaluated here: 404. */
+  candidate?(): unknown | null
   /** The bearer token for POST endpoints; null disables them (403). */
   readonly token: string | null
 }
@@ -80,6 +82,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: AdminRo
         return send(res, 400, { error: (e as Error).message })
       }
     }
+    case 'GET /v1/candidate': {
+      const body = routes.candidate?.() ?? null
+      if (body === null) return send(res, 404, { error: 'no candidate list version is evaluated in this process (blocking.candidate; with workers > 1, read the dnsvakt_candidate_* metrics)' })
+      return send(res, 200, body)
+    }
     case 'POST /v1/reload': {
       if (!routes.token) return send(res, 403, { error: 'no admin token configured (admin.token or the admin.tokenEnv variable)' })
       if (!tokenMatches(req.headers.authorization, routes.token)) {
@@ -90,7 +97,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: AdminRo
       return send(res, result.ok ? 200 : 422, result)
     }
     default:
-      return send(res, 404, { error: `no route ${route}`, routes: ['/healthz', '/readyz', '/metrics', '/v1/status', '/v1/explain', 'POST /v1/reload'] })
+      return send(res, 404, { error: `no route ${route}`, routes: ['/healthz', '/readyz', '/metrics', '/v1/status', '/v1/explain', '/v1/candidate', 'POST /v1/reload'] })
   }
 }
 
