@@ -63,6 +63,7 @@ t.test('the dashboard covers the required views', async (t) => {
     'dnsvakt:cache_hit:ratio_rate5m', 'dnsvakt:upstream_duration_seconds:p50_rate5m', 'dnsvakt:upstream_duration_seconds:p99_rate5m',
     'dnsvakt_upstream_up', 'dnsvakt_lists_info', 'dnsvakt_lists_last_success_timestamp_seconds', 'dnsvakt_lists_reloads_total',
     'dnsvakt_policy_exemptions_active', 'dnsvakt_policy_exemptions_applied_total', 'dnsvakt:dns_servfail:ratio_rate5m',
+    'dnsvakt_policy_would_block_total',
   ]) t.ok(all.includes(n), n)
 })
 
