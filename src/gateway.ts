@@ -71,7 +71,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
   const upstreams = resolveUpstreams(config.upstream, (problem) => log.warn({ event: 'resolv-conf-skipped', problem }, 'resolv.conf line skipped'))
   refuseProblems(startProblems(config, { lists: store.snapshot, listDir: loaded.blocklistDir, upstreams: allUpstreams(upstreams) }))
 
-  const shadowPairs = Object.entries(config.groups).flatMap(([group, g]) => g.shadow.map((category) => ({ category, group })))
+  const shadowPairs = Object.entries(config.groups).flatMap(([group, g]) => (g.shadow ?? []).map((category) => ({ category, group })))
   const labels = { upstreams: upstreamLabels(upstreams), groups: Object.keys(config.groups), categories: store.snapshot.categories.map((c) => c.name), shadowPairs }
   const { metrics, observer, clientForLog } = buildObservability(config.log, labels, { ...deps, now, version: VERSION })
   // One bound on upstream exchanges in flight across every pool (upstream/pending-budget.ts).

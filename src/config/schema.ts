@@ -84,8 +84,8 @@ const group = z.strictObject({
   networks: list(CIDR, '["10.20.0.0/16"]').default([]),
   /** Categories enforced for this group (list file stems). */
   enforce: list(CATEGORY, '[tiktok, telegram]').default([]),
-  /** Categories evaluated as if enforced but only counted and logged (would-block): the client gets the normal answer. */
-  shadow: list(CATEGORY, '[gambling]').default([]),
+  /** Categories evaluated as if enforced but only counted and logged (would-block): the client gets the normal answer. Absent: none. */
+  shadow: list(CATEGORY, '[gambling]').optional(),
 })
 
 const listen = z.strictObject({
@@ -213,7 +213,7 @@ export const configSchema = z.strictObject({
   blocking: blocking.prefault({}),
   groups: z
     .record(z.string().regex(NAME, 'group names: lower-case letters, digits and "-", such as "staff-vpn"'), group)
-    .default({ default: { networks: [], enforce: ['tiktok', 'telegram', 'doh-bypass'], shadow: [] } }),
+    .default({ default: { networks: [], enforce: ['tiktok', 'telegram', 'doh-bypass'] } }),
   log: z
     .strictObject({
       level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

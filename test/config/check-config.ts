@@ -43,7 +43,7 @@ t.test('a shadow category needs a list and must not be enforced too', async (t) 
   t.same(groupCategoryProblems({ default: { networks: [], enforce: ['tiktok'], shadow: ['gambling'] } }, lists, '/x'), [])
   const config = validate({ groups: { default: { enforce: ['tiktok'], shadow: ['gambling'] } } }, 'test')
   t.same(config.groups.default.shadow, ['gambling'], 'groups.<name>.shadow is a config key')
-  t.same(validate({}, 'test').groups.default.shadow, [], 'empty by default')
+  t.equal(validate({}, 'test').groups.default.shadow, undefined, 'absent by default: no shadow category')
 })
 
 t.test('startProblems: both start checks at once, from the config sections', async (t) => {
