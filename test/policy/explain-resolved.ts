@@ -8,6 +8,7 @@ import { UpstreamPool } from '../../src/upstream/upstream-pool.js'
 import { EXEMPT, EXPLAIN_NOW, explainLists } from '../fixtures/explain-lists.js'
 import { startFakeUpstream } from '../fixtures/fake-upstream.js'
 import { STAFF, STUDENT, testClassifier } from '../fixtures/test-groups.js'
+import { ClientClassifier } from '../../src/policy/client-classifier.js'
 
 const snapshot = await explainLists()
 const classifier = testClassifier()
@@ -79,4 +80,23 @@ t.test('what is not caught, and what is not looked up', async (t) => {
   await t.rejects(ask(lookup, STAFF, 'gone.example'), /no upstream answer for gone\.example A \(servfail\)/)
   await t.rejects(ask(lookup, STAFF, 'x.example', 'NOPE'), /unknown record type "NOPE"/)
   t.equal((await ask(lookup, STAFF, 'tg.example', 'TYPE1')).decision, 'blocked', 'RFC 3597 type names work')
+})
+
+t.test('a shadow category is reported through the answer too, and never changes the decision', async (t) => {
+  const { lookup } = await setup(t)
+  const shadowClassifier = new ClientClassifier(['10.0.0.0/8'], {
+    default: { networks: [], enforce: ['tiktok', 'doh-bypass'], shadow: ['telegram'] },
+    students: { networks: ['10.40.0.0/16'], enforce: [], shadow: ['tiktok'] },
+  })
+  const shadowAsk = (client: string, name: string) => explainResolved({ name, client, type: 'A', now: EXPLAIN_NOW, snapshot, classifier: shadowClassifier, mode: 'null' }, lookup)
+  const ip = await shadowAsk('10.99.0.1', 'tg.example')
+  t.equal(ip.decision, 'allowed', 'telegram is in shadow: the address is let through')
+  t.same(ip.resolved?.caught, null)
+  t.same(ip.wouldBlock, { category: 'telegram', caughtBy: 'ip', entry: '149.154.160.0/20' })
+  t.match(ip.summary, /In shadow: "telegram" would block it \(its answer holds an address in 149\.154\.160\.0\/20\)/)
+  const cname = await shadowAsk(STUDENT, 'video.example')
+  t.same(cname.wouldBlock, { category: 'tiktok', caughtBy: 'cname', entry: 'tiktokv.com' })
+  const blocked = await shadowAsk('10.99.0.1', 'video.example')
+  t.equal(blocked.decision, 'blocked', 'tiktok is enforced for the default group')
+  t.equal(blocked.wouldBlock, null, 'blocked anyway: nothing would change')
 })
