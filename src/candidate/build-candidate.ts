@@ -2,7 +2,8 @@
  * The candidate list version from its config section (blocking.candidate),
  * beside what it builds: the evaluator, loaded with the gateway's list
  * loader (a worker thread, so a large candidate never stalls DNS) and the
- * served exemptions file, and the observer that hands it every answered
+ * served exemptions file, its delta with the served lists worked out in a
+ * worker thread too, and the observer that hands it every answered
  * query after the edge has recorded it. Nothing is built without the key,
  * so a gateway without a candidate pays nothing.
  */
@@ -15,8 +16,11 @@ import { EmbeddedIpv4 } from '../net/embedded-ipv4.js'
 import type { ShadowMetrics } from '../observability/shadow-metrics.js'
 import type { QueryObserver } from '../server/query-handler.js'
 import { CandidateShadow } from './candidate-shadow.js'
+import { listDelta } from './list-delta.js'
+import { listDeltaInWorker } from './list-delta-in-worker.js'
 
-export function buildCandidate(loaded: LoadedConfig, metrics: ShadowMetrics, log: Logger, now: () => number, loader: ListLoader = loadListsInWorker): CandidateShadow | null {
+/** `loader` given (tests: in-thread loading), the delta is worked out in this thread too; else both run in worker threads. */
+export function buildCandidate(loaded: LoadedConfig, metrics: ShadowMetrics, log: Logger, now: () => number, loader?: ListLoader): CandidateShadow | null {
   const section = loaded.config.blocking.candidate
   if (section === null) return null
   const dir = loaded.candidateDir ?? resolve(section.dir)
@@ -25,7 +29,8 @@ export function buildCandidate(loaded: LoadedConfig, metrics: ShadowMetrics, log
     dir,
     topNames: section.topNames,
     groups: loaded.config.groups,
-    load: (d) => loader({ dir: d, exemptionsFile: loaded.exemptionsFile, exemptionMaxDurationMs, now: now() }),
+    load: (d) => (loader ?? loadListsInWorker)({ dir: d, exemptionsFile: loaded.exemptionsFile, exemptionMaxDurationMs, now: now() }),
+    delta: loader === undefined ? listDeltaInWorker : listDelta,
     metrics,
     embedded: new EmbeddedIpv4(loaded.config.blocking.nat64Prefixes),
     log,

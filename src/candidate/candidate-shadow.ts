@@ -19,8 +19,9 @@
  * the candidate only when a target name is in the delta, or when the change
  * touches IP ranges and the answer holds addresses (once per answer, kept in
  * a WeakMap that dies with the cached answer). Memory: the candidate's
- * snapshot (as large as the served lists when most entries are shared), the
- * delta, and two TopNames of `topNames` entries.
+ * snapshot (as large as the served lists: 41.6 MiB of trie arrays for a
+ * million names), the delta, and two TopNames of `topNames` entries. Both
+ * are built in worker threads (build-candidate.ts), never on this one.
  */
 import type { Logger } from 'pino'
 import type { EmbeddedIpv4 } from '../net/embedded-ipv4.js'
@@ -32,7 +33,7 @@ import type { InspectionMemo, UpstreamAnswer } from '../pipeline/upstream-answer
 import { inspectionOf } from '../policy/answer-inspection.js'
 import { BLOCKED, decide, decisionHit, decisionKind, exemptMaskAt } from '../policy/decide.js'
 import type { ShadowMetrics, CandidateChange } from '../observability/shadow-metrics.js'
-import { type ListDelta, listDelta } from './list-delta.js'
+import type { ListDelta } from './list-delta.js'
 import { type CandidateSummary, CandidateTally } from './candidate-tally.js'
 
 export interface CandidateOptions {
@@ -43,6 +44,8 @@ export interface CandidateOptions {
   readonly groups: Readonly<Record<string, { readonly enforce: readonly string[] }>>
   /** Loads a list folder (the gateway's loader, with the served exemptions file). */
   readonly load: (dir: string) => Promise<PolicySnapshot>
+  /** Works out what differs between two list folders (list-delta.ts; in a worker thread by default). */
+  readonly delta: (servedDir: string, candidateDir: string) => Promise<ListDelta>
   readonly metrics: Pick<ShadowMetrics, 'countCandidate'>
   readonly embedded: EmbeddedIpv4
   readonly log: Logger
@@ -75,7 +78,7 @@ export class CandidateShadow {
   async load(served: PolicySnapshot): Promise<void> {
     const run = ++this.loads
     try {
-      const [candidate, delta] = await Promise.all([this.o.load(this.o.dir), listDelta(served.dir, this.o.dir)])
+      const [candidate, delta] = await Promise.all([this.o.load(this.o.dir), this.o.delta(served.dir, this.o.dir)])
       if (run !== this.loads) return // a newer load started meanwhile
       const enforced = new Map(Object.entries(this.o.groups).map(([g, c]) => [g, candidate.maskOf(c.enforce)]))
       const all = candidate.categories.reduce((m, c) => m | (1 << c.bit), 0)
