@@ -10,8 +10,11 @@
 // between N = 200000 and N = 0 is the cost of 2 x 100,000 answers. --shadow gives the
 // client's group a shadow category (doh-bypass moves from enforce to shadow) to show
 // what the shadow checks cost when they run; without it the group has none.
+// --candidate adds a candidate list version (blocking.candidate): a copy of the shipped lists
+// with 100 names added to tiktok.txt, none of which the workload asks for.
 // --dist points at another build (e.g. main's) to compare the same workload.
-import { readFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import dnsPacket from 'dns-packet'
@@ -23,6 +26,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const dist = resolve(arg('dist', join(ROOT, 'dist')))
 const queries = Number(arg('queries', 0))
 const shadow = process.argv.includes('--shadow')
+const withCandidateDir = process.argv.includes('--candidate')
 const load = (p) => import(pathToFileURL(join(dist, p)).href)
 
 const { validate } = await load('config/load-config.js')
@@ -51,7 +55,20 @@ const cache = buildCache(config.cache)
 const chain = buildStages(config, { pool, zonePools: [], cache, now, log })
 const labels = { upstreams: ['bench'], groups: ['default'], categories: snapshot.categories.map((c) => c.name) }
 const { observer } = buildObservability(config.log, labels, { logger: log, now, version: 'bench', registry: new Registry() })
-const handler = new QueryHandler(chain, () => snapshot, now, observer(() => snapshot.version))
+let edge = observer(() => snapshot.version)
+if (withCandidateDir) {
+  const { buildCandidate, withCandidate } = await load('candidate/build-candidate.js')
+  const candidateDir = mkdtempSync(join(tmpdir(), 'dnsvakt-bench-candidate-'))
+  cpSync(dir, candidateDir, { recursive: true })
+  const extra = Array.from({ length: 100 }, (_, i) => `added${i}.example`).join('\n')
+  writeFileSync(join(candidateDir, 'tiktok.txt'), `${readFileSync(join(dir, 'tiktok.txt'), 'utf8')}\n${extra}\n`)
+  const loaded = { config: { ...config, blocking: { ...config.blocking, candidate: { dir: candidateDir, topNames: 100 } } }, file: null, blocklistDir: dir, exemptionsFile: join(dir, 'exemptions.yaml'), candidateDir }
+  const { metrics } = buildObservability(config.log, labels, { logger: log, now, version: 'bench', registry: new Registry() })
+  const candidate = buildCandidate(loaded, metrics, log, now, loadLists)
+  await candidate.load(snapshot)
+  edge = withCandidate(edge, candidate)
+}
+const handler = new QueryHandler(chain, () => snapshot, now, edge)
 const sink = { send() {} }
 
 const tiktok = readFileSync(join(dir, 'tiktok.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#') && !l.includes('*'))
@@ -69,4 +86,4 @@ for (let i = 0; i < queries / 2; i++) {
 }
 await handler.drained()
 if (sent !== queries) throw new Error(`${sent} answers for ${queries} queries: some went upstream`)
-process.stderr.write(`chain-cost: ${queries} queries (${shadow ? 'shadow group' : 'no shadow'}), dist ${dist}\n`)
+process.stderr.write(`chain-cost: ${queries} queries (${shadow ? 'shadow group' : 'no shadow'}${withCandidateDir ? ', candidate' : ''}), dist ${dist}\n`)
