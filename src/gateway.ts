@@ -91,13 +91,14 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
 
   const makePool = (servers: UpstreamServer[]) =>
     new UpstreamPool(
-      servers.map((s) => ({ address: s.address, port: s.port, protocol: s.protocol })),
+      servers,
       {
         strategy: config.upstream.strategy,
         tryTimeoutMs: config.upstream.tryTimeout,
         deadlineMs: config.upstream.deadline,
         failuresBeforeDown: config.upstream.failuresBeforeDown,
         probeIntervalMs: config.upstream.probeInterval,
+        caFile: config.upstream.caFile,
         now,
       },
       {
@@ -254,7 +255,7 @@ const configError = (problems: string[]) =>
   new DnsvaktError('DNSVAKT_ERR_CONFIG', `invalid config:\n  - ${problems.join('\n  - ')}`, { problems })
 
 function resolveServers(servers: Loaded['upstream']['servers'], resolvConf: string): UpstreamServer[] {
-  return servers.flatMap((s) => ('fromResolvConf' in s ? readResolvConf(resolvConf).map((u) => ({ ...u, protocol: 'udp' as const })) : [s]))
+  return servers.flatMap((s): UpstreamServer[] => ('fromResolvConf' in s ? readResolvConf(resolvConf).map((u) => ({ ...u, protocol: 'udp' as const })) : [s]))
 }
 type Loaded = LoadedConfig['config']
 

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { parseDocument } from 'yaml'
 import { DnsvaktError } from '../errors.js'
 import { type Config, configSchema } from './schema.js'
+import { encryptedConfigProblems } from './encrypted-schema.js'
 
 /** Where the package lives: relative paths in the built-in defaults resolve here. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -71,6 +72,7 @@ function crossCheck(c: Config): string[] {
   if (c.blocking.mode === 'sinkhole' && !c.blocking.sinkhole.ipv4 && !c.blocking.sinkhole.ipv6) {
     problems.push('blocking.sinkhole: mode "sinkhole" needs blocking.sinkhole.ipv4 and/or ipv6')
   }
+  problems.push(...encryptedConfigProblems(c))
   if (c.cache.minTtl > c.cache.maxTtl) problems.push('cache.minTtl: must not exceed cache.maxTtl')
   const seen = new Map<string, string>()
   for (const [name, g] of Object.entries(c.groups)) {

@@ -8,6 +8,7 @@ import { isIP } from 'node:net'
 import { z } from 'zod'
 import { isNetwork } from '../policy/network-list.js'
 import { parseAddress } from '../lists/ip-ranges.js'
+import { encryptedUpstream, tlsSchema } from './encrypted-schema.js'
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
@@ -61,10 +62,11 @@ const CATEGORY = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'category names are li
 
 const upstreamServer = z.string().transform((text, ctx) => {
   if (text === 'resolv.conf') return { fromResolvConf: true as const }
+  if (/^(tls|https):\/\//.test(text)) return encryptedUpstream(text, ctx)
   const tcp = text.startsWith('tcp://')
   const parsed = hostPort(53).safeParse(tcp ? text.slice(6) : text.replace(/^udp:\/\//, ''))
   if (!parsed.success) {
-    ctx.addIssue({ code: 'custom', message: `expected "resolv.conf", "IP:port" or "tcp://IP:port", got "${text}"` })
+    ctx.addIssue({ code: 'custom', message: `expected "resolv.conf", "IP:port", "tcp://IP:port", "tls://IP:853#name" or "https://name/dns-query", got "${text}"` })
     return z.NEVER
   }
   return { ...parsed.data, protocol: tcp ? ('tcp' as const) : ('udp' as const) }
@@ -88,6 +90,9 @@ export const configSchema = z.strictObject({
       tcpIdleTimeout: duration.default(10_000),
       tcpMaxConnections: z.number().int().positive().default(1000),
       udpReceiveBuffer: byteSize.default(4 * 1024 * 1024),
+      /** DNS over TLS (RFC 7858) and DNS over HTTPS (RFC 8484) listeners; they need the tls section. */
+      dot: z.array(hostPort(853)).default([]),
+      doh: z.array(hostPort(443)).default([]),
     })
     .prefault({}),
   /** Worker processes sharing the listeners (node:cluster): a number, or "auto" for one per core. 1 runs a single process. */
@@ -96,6 +101,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       servers: z.array(upstreamServer).min(1).default([{ fromResolvConf: true as const }]),
       resolvConf: z.string().default('/etc/resolv.conf'),
+      /** PEM CA bundle for tls:// and https:// upstreams; null: the system CAs. */
+      caFile: z.string().min(1).nullable().default(null),
       strategy: z.enum(['sequential', 'round-robin']).default('sequential'),
       tryTimeout: duration.default(1000),
       deadline: duration.default(3000),
@@ -168,6 +175,7 @@ export const configSchema = z.strictObject({
   groups: z
     .record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'group names: lower-case letters, digits and "-"'), group)
     .default({ default: { networks: [], enforce: ['tiktok', 'telegram', 'doh-bypass'] } }),
+  tls: tlsSchema(duration),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

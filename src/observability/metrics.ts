@@ -11,7 +11,7 @@
  */
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client'
 import { REPLY_SOURCES, type CaughtBy, type ReplySource } from '../pipeline/types.js'
-import type { Transport } from '../pipeline/transport.js'
+import { TRANSPORTS, type Transport } from '../pipeline/transport.js'
 import { localDay, type LocalDay } from './client-pseudonym.js'
 import { ArrayCounter, ArrayHistogram } from './array-metrics.js'
 
@@ -26,6 +26,7 @@ const QTYPE_NUMBERS = [1, 28, 5, 65, 15, 16, 12, 33, 2, 6, 64, 255]
 /** The qtype label for a type number: one of QTYPE_LABELS, 'other' for anything else. */
 export const qtypeLabel = (qtype: number): string => QTYPE_LABELS[QTYPE_NUMBERS.indexOf(qtype)] ?? 'other'
 
+const TRANSPORT_INDEX: Record<Transport, number> = { udp: 0, tcp: 1, dot: 2, doh: 3 }
 const RESULTS: readonly QueryResult[] = [...REPLY_SOURCES, 'dropped']
 const FAILURES: readonly UpstreamFailure[] = ['timeout', 'network', 'servfail', 'refused', 'bad-reply']
 const IGNORED: readonly UpstreamIgnored[] = ['wrong-source', 'wrong-id', 'wrong-question', 'malformed']
@@ -96,7 +97,7 @@ export function createMetrics(registry: Registry, opts: MetricsOptions): Metrics
   // dns
   // Cell index: ((transport * qtypes) + qtype) * results + result.
   const queries = new ArrayCounter('dnsvakt_dns_queries_total', 'DNS queries by transport, query type and how they were answered.',
-    (['udp', 'tcp'] as const).flatMap((transport) => QTYPE_LABELS.flatMap((qtype) => RESULTS.map((result) => ({ transport, qtype, result })))), registry)
+    TRANSPORTS.flatMap((transport) => QTYPE_LABELS.flatMap((qtype) => RESULTS.map((result) => ({ transport, qtype, result })))), registry)
   const answerSeconds = new ArrayHistogram('dnsvakt_dns_answer_duration_seconds', 'Time from arrival to reply sent, by result.', ANSWER_BUCKETS,
     REPLY_SOURCES.map((result) => ({ result })), registry)
   const resultIndex = new Map(RESULTS.map((r, i) => [r, i]))
@@ -205,7 +206,7 @@ export function createMetrics(registry: Registry, opts: MetricsOptions): Metrics
     countQuery(transport, qtype, result, seconds) {
       const r = resultIndex.get(result) ?? 0
       const q = qtype < 256 ? qtypeIndex[qtype]! : QTYPE_LABELS.length - 1
-      queries.cells[((transport === 'tcp' ? QTYPE_LABELS.length : 0) + q) * RESULTS.length + r]++
+      queries.cells[(TRANSPORT_INDEX[transport] * QTYPE_LABELS.length + q) * RESULTS.length + r]++
       if (r < REPLY_SOURCES.length) answerSeconds.observe(r, seconds)
     },
     countBlocked(category, group, caughtBy, clientPseudonym) {
