@@ -28,6 +28,8 @@ import { RateLimitStage } from './stages/rate-limit.js'
 import { QueryHandler } from './server/query-handler.js'
 import { TcpListener } from './server/tcp-listener.js'
 import { UdpListener } from './server/udp-listener.js'
+import { type EncryptedListeners, startEncryptedListeners } from './server/encrypted-listeners.js'
+import { DdrDesignation } from './policy/ddr-designation.js'
 import { createMetrics, type Metrics } from './observability/metrics.js'
 import { EdgeObserver } from './observability/edge-observer.js'
 import { DecisionLog } from './observability/logger.js'
@@ -54,6 +56,8 @@ export interface BoundDns {
 
 export interface Gateway {
   readonly dns: readonly BoundDns[]
+  /** DoT/DoH listeners as bound (see encrypted-listeners.ts). */
+  readonly encrypted: EncryptedListeners['bound']
   readonly store: PolicyStore
   readonly metrics: Metrics
   readonly pools: readonly UpstreamPool[]
@@ -138,10 +142,11 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
     : null
   if (cache) metrics.setCacheStats(() => ({ entries: cache.entries, bytes: cache.bytes }))
 
+  const ddr = new DdrDesignation()
   const stages: Stage[] = [
     new AclStage(new ClientClassifier(config.access.allow, config.groups)),
     new ClientGroupStage(),
-    new PolicyStage(responder),
+    new PolicyStage(responder, ddr),
     new InspectAnswerStage(responder),
     new ForwardStage(pool, zonePools, now, (q, e) => log.debug({ event: 'upstream-failed', qtype: q.qtype, err: (e as Error).message }, 'no upstream answered')),
   ]
@@ -188,6 +193,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
   const udp: UdpListener[] = []
   const tcp: TcpListener[] = []
   const dns: BoundDns[] = []
+  let encrypted: EncryptedListeners | null = null
   try {
     for (const l of config.listen.dns) {
       const u = await UdpListener.bind(l.address, l.port, handler, config.listen.udpReceiveBuffer)
@@ -200,6 +206,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
       tcp.push(t)
       dns.push({ address: l.address, port: u.port })
     }
+    encrypted = await startEncryptedListeners(config, handler, metrics.registry, log, ddr)
   } catch (e) {
     await Promise.all([...udp.map((u) => u.close()), ...tcp.map((t) => t.close())])
     closePools()
@@ -208,6 +215,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
 
   const gateway: Gateway = {
     dns,
+    encrypted: encrypted.bound,
     store,
     metrics,
     pools,
@@ -218,7 +226,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
     async close(graceMs = 2000) {
       // Stop taking queries, answer what is in flight (bounded by graceMs), then close the sockets.
       for (const u of udp) u.stopReceiving()
-      const tcpClosed = Promise.all(tcp.map((t) => t.close(graceMs)))
+      const tcpClosed = Promise.all([...tcp.map((t) => t.close(graceMs)), encrypted!.close(graceMs)])
       await Promise.race([handler.drained(), new Promise((r) => setTimeout(r, graceMs).unref())])
       await Promise.all(udp.map((u) => u.close()))
       await tcpClosed

@@ -8,6 +8,7 @@ import type { Query } from '../pipeline/query.js'
 import type { AnswerReply, ExemptReason, Next, Reply, Stage } from '../pipeline/types.js'
 import { type BlockResponder, withExemption } from '../policy/block-responder.js'
 import { hitBit, hitStart } from '../lists/policy-snapshot.js'
+import type { DdrDesignation } from '../policy/ddr-designation.js'
 
 /**
  * Names that tell clients about the network itself, answered locally for
@@ -16,7 +17,8 @@ import { hitBit, hitStart } from '../lists/policy-snapshot.js'
  *   DoH off; any answer (even 0.0.0.0) leaves it on and bypasses the gateway.
  * - _dns.resolver.arpa: RFC 9462 discovery of designated encrypted resolvers.
  *   Forwarding it would hand clients the upstream's DoH server; NODATA says
- *   there is none.
+ *   there is none. With DoT/DoH listeners and tls.serverName, the `ddr`
+ *   option answers its SVCB queries instead, designating dnsvakt itself.
  */
 const CANARY = 'use-application-dns.net'
 const DDR = '_dns.resolver.arpa'
@@ -24,10 +26,16 @@ const DDR = '_dns.resolver.arpa'
 export class PolicyStage implements Stage {
   readonly name = 'policy' as const
 
-  constructor(private readonly responder: BlockResponder) {}
+  constructor(
+    private readonly responder: BlockResponder,
+    /** DDR (RFC 9462): when set and active, SVCB answers designating dnsvakt's own DoT/DoH. */
+    private readonly ddr?: DdrDesignation,
+  ) {}
 
   handle(q: Query, next: Next): Reply | Promise<Reply> {
     const name = q.name
+    const designated = this.ddr !== undefined && name.charCodeAt(0) === 0x5f ? this.ddr.answer(q) : null
+    if (designated !== null) return designated
     if (name === CANARY) return this.responder.signal(q, 'nxdomain')
     if (name === DDR) return this.responder.signal(q, 'nodata')
     if (q.enforced === 0) return next(q)
