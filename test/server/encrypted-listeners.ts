@@ -1,0 +1,122 @@
+/**
+ * The DoT/DoH listeners' edges: certificate reload from changed files (and
+ * refusal of a key that does not match), the connection cap, the idle
+ * timeout, pipelined DoT queries, and shutdown. Real TLS clients on loopback.
+ */
+import t from 'tap'
+import { copyFileSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect, type TLSSocket } from 'node:tls'
+import { readFileSync } from 'node:fs'
+import dnsPacket from 'dns-packet'
+import { startHarness } from '../fixtures/gateway-harness.js'
+import { makeCert } from '../fixtures/test-certs.js'
+import { encodeQuery } from '../fixtures/dns-client.js'
+
+const first = makeCert()
+const second = makeCert('DNS:dns.test,IP:127.0.0.1', 'dns.test')
+
+async function start(t: { teardown(f: () => unknown): void }, listen: Record<string, unknown> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'dnsvakt-tls-'))
+  const certFile = join(dir, 'tls.crt')
+  const keyFile = join(dir, 'tls.key')
+  copyFileSync(first.certFile, certFile)
+  copyFileSync(first.keyFile, keyFile)
+  const h = await startHarness({
+    listen: { dns: ['127.0.0.1:0'], admin: '', dot: ['127.0.0.1:0'], ...listen },
+    tls: { certFile, keyFile, serverName: 'dns.test', reloadInterval: '50ms' },
+  })
+  t.teardown(() => h.close())
+  return { h, certFile, keyFile, port: h.gw.encrypted[0].port }
+}
+
+const dial = (port: number, ca: string) =>
+  new Promise<TLSSocket>((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port, ca: readFileSync(ca), servername: 'dns.test' }, () => resolve(s))
+    s.on('error', reject)
+  })
+
+/** Reads framed DNS messages until `n` have arrived. */
+const readFrames = (s: TLSSocket, n: number) =>
+  new Promise<Buffer[]>((resolve) => {
+    let buf = Buffer.alloc(0)
+    const out: Buffer[] = []
+    s.on('data', (c: Buffer) => {
+      buf = Buffer.concat([buf, c])
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        out.push(buf.subarray(2, 2 + buf.readUInt16BE(0)))
+        buf = buf.subarray(2 + buf.readUInt16BE(0))
+      }
+      if (out.length >= n) resolve(out)
+    })
+  })
+const frame = (m: Buffer) => Buffer.concat([Buffer.from([m.length >> 8, m.length & 0xff]), m])
+
+const until = async (f: () => boolean) => {
+  for (let i = 0; i < 200 && !f(); i++) await new Promise((r) => setTimeout(r, 25))
+  return f()
+}
+
+t.test('a changed certificate is served to new connections; a mismatched pair is refused', async (t) => {
+  const { h, certFile, keyFile, port } = await start(t)
+  ;(await dial(port, first.certFile)).destroy()
+  copyFileSync(second.keyFile, keyFile)
+  copyFileSync(second.certFile, certFile)
+  const reloaded = await until(() => h.logs.some((l) => l.includes('"event":"tls-reloaded"')))
+  t.ok(reloaded, 'reloaded after the files changed')
+  ;(await dial(port, second.certFile)).destroy()
+  await t.rejects(dial(port, first.certFile), /self.signed|verify|certificate/i, 'the old certificate is gone')
+  // Mid-rotation: the first key with the second certificate.
+  copyFileSync(first.keyFile, keyFile)
+  t.ok(await until(() => h.logs.some((l) => l.includes('"event":"tls-reload-refused"'))), 'a key that does not fit is refused')
+  ;(await dial(port, second.certFile)).destroy()
+  const m = await h.gw.metrics.registry.getSingleMetricAsString('dnsvakt_tls_certificate_reloads_total')
+  t.match(m, /result="success"} 1/)
+  t.match(m, /result="failure"} 1/)
+})
+
+t.test('pipelined DoT queries on one connection are all answered, padded', async (t) => {
+  const { port } = await start(t)
+  const s = await dial(port, first.certFile)
+  t.teardown(() => s.destroy())
+  const got = readFrames(s, 3)
+  s.write(Buffer.concat(['tiktok.com', 'example.org', 'telegram.org'].map((name, i) => frame(encodeQuery({ name, id: i + 1 })))))
+  const replies = (await got).map((b) => ({ len: b.length, p: dnsPacket.decode(b) }))
+  t.same(replies.map((r) => r.p.id).sort(), [1, 2, 3])
+  t.ok(replies.every((r) => r.len % 468 === 0), 'every answer padded to the block')
+  const byId = new Map(replies.map((r) => [r.p.id, r.p as unknown as { rcode: string }]))
+  t.equal(byId.get(1)!.rcode, 'NXDOMAIN')
+  t.equal(byId.get(2)!.rcode, 'NOERROR')
+})
+
+t.test('the connection cap and the idle timeout apply as for TCP', async (t) => {
+  const { h, port } = await start(t, { tcpMaxConnections: 1, tcpIdleTimeout: '300ms' })
+  const one = await dial(port, first.certFile)
+  const closed = new Promise((r) => one.on('close', r))
+  const two = await dial(port, first.certFile).then(
+    (s) => new Promise<string>((r) => { s.on('close', () => r('closed')); s.on('error', () => r('closed')) }),
+    () => 'refused',
+  )
+  t.ok(['closed', 'refused'].includes(two), `a second connection over the cap is not served (${two})`)
+  await closed
+  t.pass('the idle connection was closed by the server')
+  let gauge = ''
+  for (let i = 0; i < 100 && !/transport="dot"} 0/.test(gauge); i++) {
+    gauge = await h.gw.metrics.registry.getSingleMetricAsString('dnsvakt_encrypted_connections')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  t.match(gauge, /transport="dot"} 0/, 'the connection gauge goes back to 0')
+})
+
+t.test('close() answers what is in flight, then ends the connection', async (t) => {
+  const { h, port } = await start(t)
+  h.up.setRule('slow.test', { delay: 150 })
+  const s = await dial(port, first.certFile)
+  const got = readFrames(s, 1)
+  s.write(frame(encodeQuery({ name: 'slow.test', id: 7 })))
+  await until(() => h.gw.handler.inFlight > 0)
+  const closing = h.gw.close(2000)
+  t.equal(dnsPacket.decode((await got)[0]).id, 7)
+  await closing
+})
