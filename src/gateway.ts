@@ -32,6 +32,7 @@ import { type EncryptedListeners, startEncryptedListeners } from './server/encry
 import { DdrDesignation } from './policy/ddr-designation.js'
 import { createMetrics, type Metrics } from './observability/metrics.js'
 import { EdgeObserver } from './observability/edge-observer.js'
+import { BypassTelemetry } from './observability/bypass-telemetry.js'
 import { DecisionLog } from './observability/logger.js'
 import { ClientPseudonymizer } from './observability/client-pseudonym.js'
 import { readResolvConf } from './upstream/resolv-conf.js'
@@ -164,7 +165,8 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
     )
   }
   const chain = compose(orderStages(stages))
-  const handler = new QueryHandler(chain, () => store.snapshot, now, new EdgeObserver(metrics, decisions, pseudonyms, () => store.snapshot.version, log))
+  const bypass = new BypassTelemetry(metrics.registry, { groups: [...Object.keys(config.groups), 'default'], ownDdrName: config.tls.serverName && `_dns.${config.tls.serverName}`, now })
+  const handler = new QueryHandler(chain, () => store.snapshot, now, new EdgeObserver(metrics, decisions, pseudonyms, () => store.snapshot.version, log, bypass))
 
   // Counted at scrape time: exemptions expire by themselves, without a reload.
   metrics.setExemptionsActive(() => store.snapshot.exemptions.filter((e) => e.expiresAt > now()).length)
