@@ -14,6 +14,7 @@ import { handleSignals, startService } from './serve.js'
 import { VERSION } from './version.js'
 import { runCheckConfig, runExplain } from './commands.js'
 import { runLintLists } from './commands/lint-lists-command.js'
+import { runExportFirewall } from './commands/export-firewall.js'
 
 const HELP = `dnsvakt ${VERSION}: DNS enforcement gateway (TikTok, Telegram and DNS-bypass blocking)
 
@@ -24,6 +25,8 @@ Usage:
                                          why NAME is (not) blocked for a client
   dnsvakt lint-lists DIR [--against REV] [--max-shrink PERCENT]
                                          check a blocklist folder (for its CI and pre-commit hook)
+  dnsvakt export-firewall --format nftables|iptables|ip6tables|ipset|plain|json [--category X] [--dir LISTS] [--config FILE] [--output FILE]
+                                         the address ranges of the enforced categories, for the firewall
   dnsvakt --version | --help
 `
 
@@ -68,6 +71,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'lint-lists':
       return runLintLists(args, process.stdout)
+    case 'export-firewall':
+      return runExportFirewall(args)
     default:
       return print(`unknown command "${command}"\n\n${HELP}`, 2, true)
   }

@@ -33,6 +33,7 @@ import { DdrDesignation } from './policy/ddr-designation.js'
 import { createMetrics, type Metrics } from './observability/metrics.js'
 import { EdgeObserver } from './observability/edge-observer.js'
 import { BypassTelemetry } from './observability/bypass-telemetry.js'
+import { FeedChangeTracker } from './firewall/feed-metric.js'
 import { DecisionLog } from './observability/logger.js'
 import { ClientPseudonymizer } from './observability/client-pseudonym.js'
 import { readResolvConf } from './upstream/resolv-conf.js'
@@ -64,6 +65,8 @@ export interface Gateway {
   readonly pools: readonly UpstreamPool[]
   readonly cache: AnswerCache | null
   readonly handler: QueryHandler
+  /** When each category's firewall feed last changed. */
+  readonly feedChanges: FeedChangeTracker
   readonly config: LoadedConfig
   reload(trigger: string): Promise<ReloadResult>
   /** Stops accepting, answers what is in flight (bounded by graceMs), closes everything. */
@@ -175,7 +178,9 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
     for (const p of pools) p.close()
   }
 
+  const feedChanges = new FeedChangeTracker(metrics.registry)
   const publishLists = (snapshot: PolicySnapshot) => {
+    feedChanges.update(snapshot, now())
     // A list file added by a reload is a new category: give it its own label values.
     metrics.setLabelSets({ categories: snapshot.categories.map((c) => c.name) })
     for (const c of snapshot.categories) {
@@ -223,6 +228,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
     pools,
     cache,
     handler,
+    feedChanges,
     config: loaded,
     reload: (trigger) => store.reload(trigger),
     async close(graceMs = 2000) {

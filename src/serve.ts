@@ -14,6 +14,7 @@ import { createGateway, type Gateway } from './gateway.js'
 import { explain } from './policy/explain.js'
 import { ClientClassifier } from './policy/client-classifier.js'
 import { AdminHttp } from './server/admin-http.js'
+import { firewallRoute } from './firewall/feed-route.js'
 import { VERSION } from './version.js'
 
 export interface Service {
@@ -48,6 +49,7 @@ export async function startService(
       ready: () => !stopping,
       token,
       reload: () => gateway.reload('admin-api'),
+      firewall: firewallRoute({ config, snapshot: () => gateway.store.snapshot, now, changedAt: (c) => gateway.feedChanges.changedAt(c) }),
       explain: (name, client, type) =>
         explain({ name, client, type, now: now(), snapshot: gateway.store.snapshot, classifier, mode: config.blocking.mode }),
       status: () => ({

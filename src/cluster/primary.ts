@@ -16,6 +16,7 @@ import type { LoadedConfig } from '../config/load-config.js'
 import { ClientClassifier } from '../policy/client-classifier.js'
 import { explain } from '../policy/explain.js'
 import { AdminHttp } from '../server/admin-http.js'
+import { firewallRoute } from '../firewall/feed-route.js'
 import { VERSION } from '../version.js'
 import { isMessage, type ToPrimary, type ToWorker, type WorkerStatus } from './messages.js'
 
@@ -101,6 +102,7 @@ export async function runPrimary(loaded: LoadedConfig, log: Logger, count: numbe
           ready: () => !stopping && ready.size === count,
           token,
           reload: () => reloadAll('admin-api'),
+          firewall: firewallRoute({ config, snapshot: () => store.snapshot, now: Date.now }),
           explain: (name, client, type) => explain({ name, client, type, now: Date.now(), snapshot: store.snapshot, classifier, mode: config.blocking.mode }),
           status: async () => ({
             version: VERSION,
