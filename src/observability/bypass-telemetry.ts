@@ -8,7 +8,8 @@
  * - doh-provider: a name of the `doh-bypass` category was blocked;
  * - icloud-relay: an iCloud Private Relay name was blocked.
  * Metrics only ever carry group and kind, never the client; the distinct
- * count uses the same daily pseudonyms as dnsvakt_policy_blocked_clients_today.
+ * count (every kind but the canary, which every Firefox asks by itself) uses
+ * the same daily pseudonyms as dnsvakt_policy_blocked_clients_today.
  * Cost on the hot path: two integer tests for an ordinary answer.
  */
 import { Counter, Gauge, type Registry } from 'prom-client'
@@ -68,7 +69,7 @@ export class BypassTelemetry {
     this.attempts = new Counter({ name: 'dnsvakt_policy_bypass_attempts_total', help: 'Attempts to get around the gateway, by client group and kind (no client label).', labelNames: ['group', 'kind'], registers: [registry] })
     const self = this
     new Gauge({
-      name: 'dnsvakt_policy_bypass_clients_today', help: 'Distinct clients per group that attempted a bypass since local midnight (capped per series).',
+      name: 'dnsvakt_policy_bypass_clients_today', help: 'Distinct clients per group that attempted a bypass (other than the Firefox canary) since local midnight (capped per series).',
       labelNames: ['group'], registers: [registry], aggregator: 'max',
       collect() {
         self.rollover()
@@ -93,6 +94,8 @@ export class BypassTelemetry {
     if (kind === null) return
     const group = this.groups.has(q.group) ? q.group : OTHER
     this.attempts.inc({ group, kind })
+    // Every Firefox asks the canary by itself: counted above, but not a device trying to get around.
+    if (kind === 'firefox-canary') return
     this.rollover()
     let set = this.clients.get(group)
     if (set === undefined) this.clients.set(group, (set = new Set()))

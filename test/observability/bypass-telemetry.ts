@@ -30,6 +30,10 @@ t.test('every kind is counted per group; distinct clients today', async (t) => {
   t.notMatch(text, /\{[^}]*(client|127\.0\.0\.1)/, 'no client in any label')
   const today = await h.gw.metrics.registry.getSingleMetricAsString('dnsvakt_policy_bypass_clients_today')
   t.match(today, /group="default"} 1/, 'one device (127.0.0.1) tried')
+  const fresh = await startHarness()
+  t.teardown(() => fresh.close())
+  await udpAsk(fresh.port, { name: 'use-application-dns.net' })
+  t.match(await fresh.gw.metrics.registry.getSingleMetricAsString('dnsvakt_policy_bypass_clients_today'), /group="default"} 0/, 'the canary alone makes no bypassing device')
   h.clock.ms += 86_400_000
   t.match(await h.gw.metrics.registry.getSingleMetricAsString('dnsvakt_policy_bypass_clients_today'), /group="default"} 0/, 'a new day starts at 0')
 })
