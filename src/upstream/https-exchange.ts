@@ -4,7 +4,8 @@
  * stream. The reply must be HTTP 200 with `application/dns-message` and then
  * pass the same checks as UDP/TCP (ID, QR, question byte for byte): anything
  * else is a bad reply (DNSVAKT_ERR_UPSTREAM_ANSWER, the pool fails over). A
- * session that closes or errs is dropped and the next query opens a new one.
+ * session that closes, errs or says GOAWAY is dropped and the next query
+ * opens a new one; a query whose stream it took down is retried once there.
  * We send our own random ID rather than RFC 8484's ID 0: POST answers are not
  * HTTP-cached anyway, and the ID is one more check on what comes back.
  */
@@ -45,6 +46,15 @@ export class HttpsUpstream implements PersistentExchanger {
     const sent = Buffer.from(query)
     sent.writeUInt16BE(this.randomInt(0x10000), 0)
     const session = this.connection()
+    return this.send(session, sent, questionEnd, opts).catch((e: unknown) => {
+      // The session went away under this stream (GOAWAY after the server's stream limit, an idle
+      // close): the server never answered it, so once more on a fresh session.
+      if (this.shut || this.session === session || !(e instanceof DnsvaktError) || e.code !== 'DNSVAKT_ERR_UPSTREAM_NETWORK') throw e
+      return this.send(this.connection(), sent, questionEnd, opts)
+    })
+  }
+
+  private send(session: ClientHttp2Session, sent: Buffer, questionEnd: number, opts: TcpExchangeOptions): Promise<Buffer> {
     return new Promise<Buffer>((resolve, reject) => {
       const stream = session.request({
         [constants.HTTP2_HEADER_METHOD]: 'POST',
@@ -78,6 +88,7 @@ export class HttpsUpstream implements PersistentExchanger {
         chunks.push(c)
       })
       stream.on('end', () => {
+        if (status === 0) return done(this.error('DNSVAKT_ERR_UPSTREAM_NETWORK', 'stream ended before a response'))
         if (status !== 200) return done(this.error('DNSVAKT_ERR_UPSTREAM_ANSWER', `HTTP status ${status}`))
         if (type.split(';')[0].trim().toLowerCase() !== MESSAGE) return done(this.error('DNSVAKT_ERR_UPSTREAM_ANSWER', `content-type "${type}"`))
         const reply = Buffer.concat(chunks)

@@ -60,6 +60,18 @@ t.test('an untrusted certificate is a network failure; the pin is checked', asyn
   t.match(await run(cert.certFile, [other.spki]), /matches no configured pin/)
 })
 
+t.test('a GOAWAY that takes a stream down is retried once on a new session, not counted', async (t) => {
+  const up = await startFakeDoh(cert)
+  const failures: string[] = []
+  const pool = new UpstreamPool([target(up.port)], { caFile: cert.certFile }, { onFailure: (_u, r) => failures.push(r) })
+  t.teardown(async () => { pool.close(); await up.close() })
+  t.ok(await pool.exchange(q('one.test')))
+  up.behave('gone.test', { goawayOnce: true })
+  t.equal(ip((await pool.exchange(q('gone.test'))).wire), '192.0.2.53')
+  t.equal(up.connections, 2, 'a second session')
+  t.same(failures, [])
+})
+
 t.test('a DoH server that went away is a network failure (the pool fails over on it)', async (t) => {
   const up = await startFakeDoh(cert)
   const pool = new UpstreamPool([target(up.port)], { caFile: cert.certFile })
