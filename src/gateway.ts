@@ -58,15 +58,13 @@ export interface BoundDns {
 
 export interface Gateway {
   readonly dns: readonly BoundDns[]
-  /** DoT/DoH listeners as bound (see encrypted-listeners.ts). */
-  readonly encrypted: EncryptedListeners['bound']
+  readonly encrypted: EncryptedListeners['bound'] // DoT/DoH as bound
   readonly store: PolicyStore
   readonly metrics: Metrics
   readonly pools: readonly UpstreamPool[]
   readonly cache: AnswerCache | null
   readonly handler: QueryHandler
-  /** When each category's firewall feed last changed. */
-  readonly feedChanges: FeedChangeTracker
+  readonly feedChanges: FeedChangeTracker // when each category's firewall feed last changed
   readonly config: LoadedConfig
   reload(trigger: string): Promise<ReloadResult>
   /** Stops accepting, answers what is in flight (bounded by graceMs), closes everything. */
@@ -197,9 +195,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
   }
   log.info({ event: 'lists-loaded', version: first.version, categories: first.counts() }, 'lists loaded')
 
-  const udp: UdpListener[] = []
-  const tcp: TcpListener[] = []
-  const dns: BoundDns[] = []
+  const [udp, tcp, dns]: [UdpListener[], TcpListener[], BoundDns[]] = [[], [], []]
   let encrypted: EncryptedListeners | null = null
   try {
     for (const l of config.listen.dns) {
