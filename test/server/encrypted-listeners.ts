@@ -11,6 +11,11 @@ import { connect, type TLSSocket } from 'node:tls'
 import { readFileSync } from 'node:fs'
 import dnsPacket from 'dns-packet'
 import { startHarness } from '../fixtures/gateway-harness.js'
+import pino from 'pino'
+import { Registry } from 'prom-client'
+import { validate } from '../../src/config/load-config.js'
+import { startEncryptedListeners } from '../../src/server/encrypted-listeners.js'
+import { readTlsPair } from '../../src/server/tls-context.js'
 import { makeCert } from '../fixtures/test-certs.js'
 import { encodeQuery } from '../fixtures/dns-client.js'
 
@@ -119,4 +124,47 @@ t.test('close() answers what is in flight, then ends the connection', async (t) 
   const closing = h.gw.close(2000)
   t.equal(dnsPacket.decode((await got)[0]).id, 7)
   await closing
+})
+
+t.test('DoT: a frame that is no query is dropped and the connection goes on', async (t) => {
+  const { port } = await start(t)
+  const s = await dial(port, first.certFile)
+  t.teardown(() => s.destroy())
+  const got = readFrames(s, 1)
+  s.write(Buffer.concat([frame(Buffer.alloc(5)), frame(encodeQuery({ name: 'example.org', id: 9 }))]))
+  t.equal(dnsPacket.decode((await got)[0]).id, 9)
+})
+
+t.test('DoH: a body over 65535 bytes is 413, a message that is no query 400, over HTTP/2', async (t) => {
+  const { h } = await start(t, { dot: [], doh: ['127.0.0.1:0'] })
+  const port = h.gw.encrypted[0].port
+  const { connect: h2 } = await import('node:http2')
+  const session = h2(`https://127.0.0.1:${port}`, { ca: readFileSync(first.certFile), servername: 'dns.test' })
+  t.teardown(() => session.close())
+  const ask = (headers: Record<string, string>, body?: Buffer) =>
+    new Promise<number>((resolve) => {
+      const req = session.request({ ':path': '/dns-query', ...headers })
+      req.on('response', (r) => resolve(Number(r[':status'])))
+      req.on('error', () => resolve(-1))
+      req.end(body)
+    })
+  t.equal(await ask({ ':method': 'POST', 'content-type': 'application/dns-message' }, Buffer.alloc(70_000)), 413)
+  t.equal(await ask({ ':method': 'GET', ':path': `/dns-query?dns=${Buffer.alloc(5).toString('base64url')}` }), 400)
+  t.equal(await ask({ ':method': 'POST', 'content-type': 'application/dns-message' }, encodeQuery({ name: 'example.org' })), 200)
+})
+
+t.test('start-up: warnings for a certificate without the name or the listener IPs; unreadable files refused', async (t) => {
+  const bare = makeCert('DNS:elsewhere.test', 'elsewhere.test')
+  const h = await startHarness({ listen: { dns: ['127.0.0.1:0'], admin: '', dot: ['127.0.0.1:0'] }, tls: { certFile: bare.certFile, keyFile: bare.keyFile, serverName: 'dns.test' } })
+  t.teardown(() => h.close())
+  t.ok(h.logs.some((l) => l.includes('"event":"tls-name-mismatch"')))
+  t.ok(h.logs.some((l) => l.includes('"event":"ddr-unverifiable"') && l.includes('127.0.0.1')))
+  t.throws(() => readTlsPair('/nonexistent.crt', bare.keyFile), { code: 'DNSVAKT_ERR_CONFIG', message: /cannot read \/nonexistent\.crt/ })
+  t.throws(() => readTlsPair(bare.certFile, first.keyFile), { code: 'DNSVAKT_ERR_CONFIG', message: /does not belong/ })
+})
+
+t.test('a DoT port already in use fails start-up and closes what was bound', async (t) => {
+  const { h, port } = await start(t)
+  const config = validate({ listen: { dot: ['127.0.0.1:0'], doh: [`127.0.0.1:${port}`] }, tls: { certFile: first.certFile, keyFile: first.keyFile } }, 'test')
+  await t.rejects(startEncryptedListeners(config, h.gw.handler, new Registry(), pino({ level: 'silent' })), { code: 'EADDRINUSE' })
 })

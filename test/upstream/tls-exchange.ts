@@ -85,6 +85,19 @@ t.test('a reused connection closed by the server as we write is retried once, no
   t.same(failures, [])
 })
 
+t.test('a try that times out leaves the connection up; its late reply is dropped quietly', async (t) => {
+  const up = await startFakeDot(cert)
+  const failures: string[] = []
+  const pool = new UpstreamPool([{ address: '127.0.0.1', port: up.port, protocol: 'tls', serverName: 'dns.test' }], { caFile: cert.certFile, tryTimeoutMs: 150, deadlineMs: 200 }, { onFailure: (_u, r) => failures.push(r) })
+  t.teardown(async () => { pool.close(); await up.close() })
+  up.behave('late.test', { delay: 400 })
+  await t.rejects(pool.exchange(q('late.test')))
+  t.ok(failures.includes('timeout'))
+  await new Promise((r) => setTimeout(r, 400))
+  t.equal(ip((await pool.exchange(q('next.test'))).wire), '192.0.2.53', 'the same connection still answers')
+  t.equal(up.connections, 1)
+})
+
 t.test('a real Unbound DoT upstream (tls-service-key) serves the miss path', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'dnsvakt-unbound-'))
   const port = 20000 + Math.floor(Math.random() * 20000)
