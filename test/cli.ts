@@ -4,6 +4,8 @@
  */
 import t from 'tap'
 import { execFile, spawn, spawnSync } from 'node:child_process'
+import { createSocket } from 'node:dgram'
+import { createServer } from 'node:net'
 import { promisify } from 'node:util'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,6 +13,7 @@ import { join } from 'node:path'
 import { udpAsk } from './fixtures/dns-client.js'
 import { startFakeUpstream } from './fixtures/fake-upstream.js'
 import { ROOT, ensureBuilt } from './fixtures/built-cli.js'
+import { requireTool } from './fixtures/tool.js'
 
 const root = ROOT
 const cli = ensureBuilt()
@@ -58,6 +61,7 @@ t.test('explain says why, naming the list file and line', async (t) => {
 })
 
 t.test('serve: answers, reloads on SIGHUP, exits 0 on SIGTERM', async (t) => {
+  requireTool('dig')
   const up = await startFakeUpstream()
   t.teardown(() => up.close())
   const dir = mkdtempSync(join(tmpdir(), 'dnsvakt-cli-serve-'))
@@ -66,6 +70,7 @@ t.test('serve: answers, reloads on SIGHUP, exits 0 on SIGTERM', async (t) => {
   const cfg = join(dir, 'dnsvakt.yaml')
   writeFileSync(cfg, `workers: 1\nlisten:\n  dns: ["127.0.0.1:${port}"]\n  admin: ""\nupstream:\n  servers: ["127.0.0.1:${up.port}"]\nblocking:\n  dir: ${join(root, 'blocklists')}\n`)
   const child = spawn(process.execPath, [cli, 'serve', '--config', cfg], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  t.teardown(() => void child.kill('SIGKILL')) // a failed assertion must not leave the gateway running
   let out = ''
   child.stdout.on('data', (d) => (out += d))
   child.stderr.on('data', (d) => (out += d))
@@ -92,4 +97,44 @@ t.test('serve: answers, reloads on SIGHUP, exits 0 on SIGTERM', async (t) => {
   const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)))
   t.equal(code, 0, 'exit 0')
   t.equal((await pending).rcode, 'NOERROR', 'the in-flight query was answered before exit')
+})
+
+t.test('serve: a busy port is one line naming the key and the address, exit 1, no stack trace', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dnsvakt-cli-busy-'))
+  const port = 20000 + Math.floor(Math.random() * 10000)
+  const serve = (listen: string) => {
+    const cfg = join(dir, 'dnsvakt.yaml')
+    writeFileSync(cfg, `workers: 1\nlisten:\n${listen}upstream:\n  servers: ["192.0.2.1:53"]\n`)
+    return new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [cli, 'serve', '--config', cfg], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
+      let stderr = ''
+      child.stderr.on('data', (d) => (stderr += d))
+      child.on('exit', (code) => resolve({ code, stderr }))
+    })
+  }
+  const udp = createSocket('udp4')
+  await new Promise<void>((r) => udp.bind(port, '127.0.0.1', () => r()))
+  const dns = await serve(`  dns: ["127.0.0.1:${port}"]\n  admin: ""\n`)
+  udp.close()
+  t.equal(dns.code, 1, 'exit 1')
+  t.equal(dns.stderr, `dnsvakt: listen.dns: cannot listen on 127.0.0.1:${port} (UDP): the port is already in use (another DNS server, or dnsvakt already running?)\n`)
+
+  const http = createServer()
+  await new Promise<void>((r) => http.listen(port, '127.0.0.1', () => r()))
+  const admin = await serve(`  dns: ["127.0.0.1:${port + 1}"]\n  admin: "127.0.0.1:${port}"\n`)
+  http.close()
+  t.equal(admin.code, 1, 'exit 1, though the DNS listeners were already open')
+  t.equal(admin.stderr, `dnsvakt: listen.admin: cannot listen on 127.0.0.1:${port} (HTTP): the port is already in use (another DNS server, or dnsvakt already running?)\n`)
+})
+
+t.test('a config error at serve is listed by key, exit 1, no stack trace', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dnsvakt-cli-cfg-'))
+  const cfg = join(dir, 'dnsvakt.yaml')
+  writeFileSync(cfg, 'listen:\n  dns: ["127.0.0.1"]\n')
+  const r = run('serve', '--config', cfg)
+  t.equal(r.status, 1)
+  t.equal(r.stderr, `dnsvakt: invalid config ${cfg}:\n  - listen.dns.0: expected "IP:port" (the port is required) such as "127.0.0.1:53", got "127.0.0.1"\n`)
+  const u = run('explain', '--client')
+  t.equal(u.status, 2, 'an option without its value is a usage error')
+  t.equal(u.stderr, 'dnsvakt: --client needs a value\n')
 })

@@ -2,12 +2,14 @@
  * Config for encrypted DNS: the `tls` section (certificate, key and name of
  * dnsvakt's own DoT/DoH listeners), and the encrypted upstream forms
  * `tls://IP[:853][#name][?pin=sha256/BASE64]` (DoT, RFC 7858) and
- * `https://host[:port]/path[#name][?pin=...]` (DoH, RFC 8484). Kept apart
- * from schema.ts, which only hooks these in.
+ * `https://host[:port]/path[#name][?pin=...]` (DoH, RFC 8484), and the
+ * listen.dot / listen.doh addresses. Kept apart from schema.ts, which only
+ * hooks these in. Readers as in fields.ts: a refusal says what was expected,
+ * with an example.
  */
 import { isIP } from 'node:net'
 import { z } from 'zod'
-import type { HostPort } from './schema.js'
+import { duration, field, given, type HostPort, readHostPort, Refusal, textOrNull } from './fields.js'
 
 /** A DoT or DoH upstream, ready for the pool. */
 export interface EncryptedUpstream extends HostPort {
@@ -20,18 +22,28 @@ export interface EncryptedUpstream extends HostPort {
   readonly path: string
 }
 
-/** The `tls` section; `duration` is schema.ts's (passed in: importing it here would be an import cycle). */
-export const tlsSchema = (duration: z.ZodType<number, string>) => z
+const SERVER_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/
+
+/** The `tls` section: dnsvakt's own certificate for its DoT/DoH listeners. */
+export const tlsSection = z
   .strictObject({
     /** PEM certificate chain and key of dnsvakt's DoT/DoH listeners; re-read when they change. */
-    certFile: z.string().min(1).nullable().default(null),
-    keyFile: z.string().min(1).nullable().default(null),
+    certFile: textOrNull('/etc/dnsvakt/tls/fullchain.pem').default(null),
+    keyFile: textOrNull('/etc/dnsvakt/tls/privkey.pem').default(null),
     /** The name in the certificate; with it, DDR (RFC 9462) designates dnsvakt itself. */
-    serverName: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, 'expected a lower-case DNS name such as "dns.kommune.no"').nullable().default(null),
+    serverName: field((v) =>
+      v === null || (typeof v === 'string' && SERVER_NAME.test(v)) ? v : new Refusal(`expected a lower-case DNS name such as "dns.kommune.no", or null, got ${given(v)}`),
+    ).default(null),
     /** How often the certificate and key files are checked for a change. */
-    reloadInterval: duration.default(30_000),
+    reloadInterval: duration.refine((ms) => ms > 0, 'expected a duration above zero, such as "30s"').default(30_000),
   })
   .prefault({})
+
+/** A listen.dot / listen.doh address: "IP:port", or "IP" for the protocol's own port (853, 443). */
+export const encryptedListen = (port: 853 | 443) =>
+  z
+    .array(field((v) => (typeof v === 'string' ? readHostPort(v, port, port) : new Refusal(`expected "IP:port" such as "0.0.0.0:${port}", got ${given(v)}`))))
+    .default([])
 
 const NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i
 const PIN = /^sha256\/([A-Za-z0-9+/]{43}=)$/
@@ -78,17 +90,31 @@ export function parseEncryptedUpstream(text: string, problems: string[]): Encryp
   return { ...hostPort, protocol: tls ? 'tls' : 'https', serverName: serverName ?? (ip ? null : hostPort.address.toLowerCase()), pins, path }
 }
 
-/** The zod hook: the parsed upstream, or an issue per problem. */
-export function encryptedUpstream(text: string, ctx: z.RefinementCtx): EncryptedUpstream {
+/** The upstreamServer hook: the parsed upstream, or a refusal naming every problem. */
+export function encryptedUpstream(text: string): EncryptedUpstream | Refusal {
   const problems: string[] = []
   const parsed = parseEncryptedUpstream(text, problems)
-  if (parsed !== null) return parsed
-  for (const p of problems) ctx.addIssue({ code: 'custom', message: `"${text}": ${p}` })
-  return z.NEVER
+  return parsed ?? new Refusal(`${given(text)}: ${problems.join('; ')}`)
 }
 
-/** Cross-field rules of the encrypted keys (run by load-config's crossCheck). */
-export function encryptedConfigProblems(c: { listen: { dot: readonly HostPort[]; doh: readonly HostPort[] }; tls: { certFile: string | null; keyFile: string | null } }): string[] {
+/** The keys of Config these rules read (not Config itself: schema.ts imports this file). */
+interface EncryptedKeys {
+  readonly listen: { readonly dot: readonly HostPort[]; readonly doh: readonly HostPort[] }
+  readonly tls: { readonly certFile: string | null; readonly keyFile: string | null; readonly serverName: string | null }
+}
+
+/**
+ * DDR designation is on when dnsvakt serves DoT or DoH and tls.serverName
+ * names its certificate (server/encrypted-listeners.ts designates then):
+ * the `_dns.` name it also answers, else null. Explain asks this too.
+ */
+export function ddrServerName(c: EncryptedKeys): string | null {
+  const serving = c.listen.dot.length + c.listen.doh.length > 0 && c.tls.certFile !== null && c.tls.keyFile !== null
+  return serving ? c.tls.serverName : null
+}
+
+/** Cross-field rules of the encrypted keys (run by check-config.ts's crossFieldProblems). */
+export function encryptedConfigProblems(c: EncryptedKeys): string[] {
   const listeners = c.listen.dot.length + c.listen.doh.length
   if (listeners > 0 && (c.tls.certFile === null || c.tls.keyFile === null)) {
     return ['tls: listen.dot and listen.doh need tls.certFile and tls.keyFile']

@@ -5,10 +5,12 @@
 import { readFileSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseDocument } from 'yaml'
+import { isScalar, parseDocument } from 'yaml'
+import type { z } from 'zod'
 import { DnsvaktError } from '../errors.js'
+import { crossFieldProblems, refuseProblems } from './check-config.js'
+import { given } from './fields.js'
 import { type Config, configSchema } from './schema.js'
-import { encryptedConfigProblems } from './encrypted-schema.js'
 
 /** Where the package lives: relative paths in the built-in defaults resolve here. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -42,14 +44,19 @@ export function loadConfig(file: string | null): LoadedConfig {
 
 /** Validates an already parsed object (tests and check-config use this too). */
 export function validate(raw: unknown, origin: string): Config {
-  const result = configSchema.safeParse(raw ?? {})
-  const problems: string[] = result.success
-    ? crossCheck(result.data)
-    : result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`)
-  if (problems.length > 0 || !result.success) {
-    throw new DnsvaktError('DNSVAKT_ERR_CONFIG', `invalid config ${origin}:\n  - ${problems.join('\n  - ')}`, { problems })
-  }
-  return result.data
+  const result = configSchema.safeParse(raw ?? {}, { reportInput: true })
+  refuseProblems(result.success ? crossFieldProblems(result.data) : result.error.issues.map(describeIssue), `config ${origin}`)
+  return result.data!
+}
+
+/** "key.path: what was expected, got what was given". Our own field readers already say both. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const key = issue.path.length ? issue.path.join('.') : '(top level)'
+  const input = (issue as { input?: unknown }).input
+  if (issue.code === 'custom' || issue.code === 'unrecognized_keys' || input === undefined || / got /.test(issue.message)) return `${key}: ${issue.message}`
+  if (issue.code === 'invalid_key') return `${key}: ${issue.issues[0]?.message ?? issue.message}, got ${given(input)}`
+  if (issue.code === 'invalid_type' && issue.expected === 'object') return `${key}: expected a mapping (indented "key: value" lines), got ${given(input)}`
+  return `${key}: ${issue.message}, got ${given(input)}`
 }
 
 function parseYaml(text: string, file: string): unknown {
@@ -60,32 +67,10 @@ function parseYaml(text: string, file: string): unknown {
       problems,
     })
   }
+  // `mode: null` unquoted is YAML's null; the block mode of that name is meant (an empty `mode:` or `~` stays an error).
+  const mode = doc.getIn(['blocking', 'mode'], true)
+  if (isScalar(mode) && mode.value === null && /^null$/i.test(mode.source ?? '')) doc.setIn(['blocking', 'mode'], 'null')
   return doc.toJS()
-}
-
-/** Rules that span keys, which the schema cannot express field by field. */
-function crossCheck(c: Config): string[] {
-  const problems: string[] = []
-  if (c.upstream.deadline < c.upstream.tryTimeout) {
-    problems.push('upstream.deadline: must be at least upstream.tryTimeout')
-  }
-  if (c.blocking.mode === 'sinkhole' && !c.blocking.sinkhole.ipv4 && !c.blocking.sinkhole.ipv6) {
-    problems.push('blocking.sinkhole: mode "sinkhole" needs blocking.sinkhole.ipv4 and/or ipv6')
-  }
-  problems.push(...encryptedConfigProblems(c))
-  if (c.cache.minTtl > c.cache.maxTtl) problems.push('cache.minTtl: must not exceed cache.maxTtl')
-  const seen = new Map<string, string>()
-  for (const [name, g] of Object.entries(c.groups)) {
-    if (name === 'default' && g.networks.length > 0) {
-      problems.push('groups.default.networks: the default group takes every allowed client no other group matches; give it no networks')
-    }
-    for (const net of g.networks) {
-      const other = seen.get(net)
-      if (other) problems.push(`groups.${name}.networks: ${net} is already in group "${other}"`)
-      seen.set(net, name)
-    }
-  }
-  return problems
 }
 
 /** `base`: the folder blocking.dir is relative to. */

@@ -2,192 +2,228 @@
  * Every config key, its default and its check, in one place. Strings become
  * ready structures here (durations in ms, sizes in bytes, host:port pairs
  * split), so nothing downstream parses config again. Unknown keys are errors:
- * a typo must not silently fall back to a default.
+ * a typo must not silently fall back to a default. Each kind of value
+ * (fields.ts) refuses a bad one with an example of the expected form.
  */
 import { isIP } from 'node:net'
 import { z } from 'zod'
-import { isNetwork } from '../policy/network-list.js'
-import { parseAddress } from '../lists/ip-ranges.js'
-import { encryptedUpstream, tlsSchema } from './encrypted-schema.js'
+import { isNetwork } from '../net/network-list.js'
+import { isNat64Prefix } from '../net/embedded-ipv4.js'
+import { parseAddress } from '../net/cidr.js'
+import { byteSize, count, duration, field, flag, given, type HostPort, listenAddress, oneOf, readHostPort, Refusal, text, textOrNull } from './fields.js'
+import { encryptedListen, encryptedUpstream, tlsSection } from './encrypted-schema.js'
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+export { byteSize, duration, type HostPort }
 
-/** "500ms", "3s", "5m", "1h", "365d" → milliseconds. Bare numbers are refused: their unit would be a guess. */
-export const duration = z.string().transform((text, ctx) => {
-  const m = DURATION.exec(text.trim())
-  if (!m) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration such as "500ms", "3s", "5m", "1h" or "7d", got "${text}"` })
-    return z.NEVER
-  }
-  return Math.round(Number(m[1]) * UNIT_MS[m[2]])
+/** A list of `item`; `example` shows the form when something else is given. */
+const list = <T extends z.ZodType>(item: T, example: string, min = 0) =>
+  z
+    .array(item, { error: (iss) => (iss.code === 'invalid_type' ? `expected a list such as ${example}, got ${given(iss.input)}` : undefined) })
+    .min(min, `expected at least one entry, such as ${example}`)
+
+const CIDR = field((v) =>
+  typeof v === 'string' && isNetwork(v) ? v : new Refusal(`expected a network in CIDR form such as "10.0.0.0/8" or "fc00::/7" (or a single address), got ${given(v)}`),
+)
+
+const NAME = /^[a-z0-9][a-z0-9-]*$/
+const CATEGORY = field((v) =>
+  typeof v === 'string' && NAME.test(v) ? v : new Refusal(`category names are list file stems (lower-case letters, digits and "-") such as "tiktok", got ${given(v)}`),
+)
+
+const upstreamServer = field((v) => {
+  const expected = `expected "resolv.conf", "IP:port", "[IPv6]:port", "tcp://IP:port", "tls://IP:853#name" or "https://name/dns-query" such as "192.0.2.53:53", got ${given(v)}`
+  if (v === 'resolv.conf') return { fromResolvConf: true as const }
+  if (typeof v !== 'string') return new Refusal(expected)
+  if (/^(tls|https):\/\//.test(v)) return encryptedUpstream(v)
+  const tcp = v.startsWith('tcp://')
+  const parsed = readHostPort(tcp ? v.slice(6) : v.replace(/^udp:\/\//, ''), 53, 53)
+  if (parsed instanceof Refusal) return new Refusal(`${expected} (${parsed.message.replace(/, got .*$/, '')})`)
+  return { ...parsed, protocol: tcp ? ('tcp' as const) : ('udp' as const) }
 })
 
-const SIZE = /^(\d+)\s*(B|KiB|MiB|GiB)?$/
-const UNIT_BYTES: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }
+const address = (family: 4 | 6, example: string) =>
+  field((v) =>
+    v === null || (typeof v === 'string' && isIP(v) === family && parseAddress(v) !== null)
+      ? v
+      : new Refusal(`expected an IPv${family} address such as "${example}" or null, got ${given(v)}`),
+  )
 
-/** "64MiB", "512KiB", 1048576 → bytes. */
-export const byteSize = z.union([z.number().int().nonnegative(), z.string()]).transform((v, ctx) => {
-  if (typeof v === 'number') return v
-  const m = SIZE.exec(v.trim())
-  if (!m) {
-    ctx.addIssue({ code: 'custom', message: `expected a size such as "64MiB", got "${v}"` })
-    return z.NEVER
-  }
-  return Number(m[1]) * UNIT_BYTES[m[2] ?? 'B']
+/** The answer to a blocked name. `zero-ip` is another name for `null` (A 0.0.0.0, AAAA ::). */
+const BLOCK_MODES = ['nxdomain', 'nodata', 'null', 'zero-ip', 'refused', 'sinkhole'] as const
+const blockMode = field((v) => {
+  if (v === null) return new Refusal(`expected one of ${BLOCK_MODES.join(', ')}, got an empty value: write "null" in quotes, or zero-ip`)
+  const mode = oneOf(BLOCK_MODES).safeParse(v)
+  if (!mode.success) return new Refusal(mode.error.issues[0].message)
+  return mode.data === 'zero-ip' ? 'null' : mode.data
 })
 
-export interface HostPort {
-  readonly address: string
-  readonly port: number
-}
+/** A duration that must be above zero: a 0 s idle timeout or try timeout would turn every connection or query into an instant failure. */
+const positiveDuration = duration.refine((ms) => ms > 0, 'expected a duration above zero, such as "500ms" or "10s"')
 
-/** "127.0.0.1:53", "[::1]:5353", "10.0.0.1" (port `defaultPort`). Addresses must be IP literals. */
-export const hostPort = (defaultPort: number) =>
-  z.string().transform((text, ctx): HostPort => {
-    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:]+)(?::(\d+))?$/.exec(text)
-    const address = m?.[1] ?? (isIP(text) === 6 ? text : '')
-    const port = m?.[2] === undefined ? defaultPort : Number(m[2])
-    const bareV6 = isIP(text) === 6
-    if ((!bareV6 && (!m || isIP(address.split('%')[0]) === 0)) || port > 65535) {
-      ctx.addIssue({ code: 'custom', message: `expected "IP:port" or "[IPv6]:port", got "${text}"` })
-      return z.NEVER
-    }
-    return bareV6 ? { address: text, port: defaultPort } : { address, port }
-  })
+/** Upstream-facing source address(es): one IP or a list, at most one per family. */
+const sourceAddress = field((v) => {
+  const all = typeof v === 'string' ? [v] : Array.isArray(v) ? v : null
+  const expected = `expected an IP address such as "192.0.2.10", or a list of one IPv4 and one IPv6 address, got ${given(v)}`
+  if (all === null || all.some((a) => typeof a !== 'string' || isIP(a) === 0)) return new Refusal(expected)
+  const v4 = all.filter((a) => isIP(a) === 4)
+  const v6 = all.filter((a) => isIP(a) === 6)
+  if (v4.length > 1 || v6.length > 1) return new Refusal(`expected at most one IPv4 and one IPv6 source address, got ${given(v)}`)
+  return { ...(v4[0] !== undefined && { v4: v4[0] as string }), ...(v6[0] !== undefined && { v6: v6[0] as string }) }
+})
 
-const CIDR = z.string().refine(isNetwork, 'expected a network in CIDR form such as "10.0.0.0/8" or "fc00::/7" (or a single address)')
+/** "IP:port" or "IP" (port 53) of an upstream. */
+const upstreamAddress = field((v) => (typeof v === 'string' ? readHostPort(v, 53, 53) : new Refusal(`expected "IP:port" such as "10.1.1.10:53", got ${given(v)}`)))
 
-const CATEGORY = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'category names are list file stems: lower-case letters, digits and "-"')
-
-const upstreamServer = z.string().transform((text, ctx) => {
-  if (text === 'resolv.conf') return { fromResolvConf: true as const }
-  if (/^(tls|https):\/\//.test(text)) return encryptedUpstream(text, ctx)
-  const tcp = text.startsWith('tcp://')
-  const parsed = hostPort(53).safeParse(tcp ? text.slice(6) : text.replace(/^udp:\/\//, ''))
-  if (!parsed.success) {
-    ctx.addIssue({ code: 'custom', message: `expected "resolv.conf", "IP:port", "tcp://IP:port", "tls://IP:853#name" or "https://name/dns-query", got "${text}"` })
-    return z.NEVER
-  }
-  return { ...parsed.data, protocol: tcp ? ('tcp' as const) : ('udp' as const) }
+const rateLimitOf = z.strictObject({
+  queriesPerSecond: count({ min: 0, example: 2000, fraction: true }),
+  burst: count({ min: 1, example: 4000 }),
 })
 
 export const DEFAULT_ALLOW = ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', 'fc00::/7']
 
 const group = z.strictObject({
   /** Client networks of this group; the longest matching prefix across all groups wins. */
-  networks: z.array(CIDR).default([]),
+  networks: list(CIDR, '["10.20.0.0/16"]').default([]),
   /** Categories enforced for this group (list file stems). */
-  enforce: z.array(CATEGORY).default([]),
+  enforce: list(CATEGORY, '[tiktok, telegram]').default([]),
+})
+
+const listen = z.strictObject({
+  dns: list(listenAddress(53), '["127.0.0.1:53", "[::1]:53"]', 1).default([
+    { address: '127.0.0.1', port: 5353 },
+    { address: '::1', port: 5353 },
+  ]),
+  /** Admin HTTP (metrics, health, explain, reload). Empty string disables it. */
+  admin: field((v) => (v === '' ? ('' as const) : typeof v === 'string' ? readHostPort(v, null, 9153) : new Refusal(`expected "IP:port" such as "127.0.0.1:9153", or "" (off), got ${given(v)}`))).default({
+    address: '127.0.0.1',
+    port: 9153,
+  }),
+  tcpIdleTimeout: positiveDuration.default(10_000),
+  tcpMaxConnections: count({ min: 1, example: 1000 }).default(1000),
+  /** Open TCP connections per client address. */
+  tcpMaxConnectionsPerClient: count({ min: 1, example: 100 }).default(100),
+  udpReceiveBuffer: byteSize.default(4 * 1024 * 1024),
+  /** Largest UDP reply, whatever the client advertises (DNS Flag Day 2020: 1232); larger ones go out TC=1. */
+  udpMaxPayload: count({ min: 512, max: 65535, example: 1232 }).default(1232),
+  /** DNS over TLS (RFC 7858) and DNS over HTTPS (RFC 8484) listeners; they need the tls section. */
+  dot: encryptedListen(853),
+  doh: encryptedListen(443),
+})
+
+/** Worker processes sharing the listeners (node:cluster): a number, or "auto" for one per core. 1 runs a single process. */
+const workers = field((v) => {
+  if (v === 'auto' || (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 64)) return v
+  if (typeof v === 'string' && /^\s*\d+\s*$/.test(v)) return new Refusal(`expected a number such as 4, or "auto", got the text ${given(v)}: write it without quotes`)
+  return new Refusal(`expected a whole number from 1 to 64 such as 4, or "auto" (one per core), got ${given(v)}`)
+})
+
+const upstream = z.strictObject({
+  servers: list(upstreamServer, '["192.0.2.53:53", "tcp://192.0.2.54:53"]', 1).default([{ fromResolvConf: true as const }]),
+  resolvConf: text('/etc/resolv.conf').default('/etc/resolv.conf'),
+  /** PEM CA bundle for tls:// and https:// upstreams; null: the system CAs. */
+  caFile: textOrNull('/etc/ssl/certs/kommune-ca.pem').default(null),
+  strategy: oneOf(['sequential', 'round-robin']).default('sequential'),
+  tryTimeout: positiveDuration.default(1000),
+  deadline: positiveDuration.default(3000),
+  failuresBeforeDown: count({ min: 1, example: 3 }).default(3),
+  probeInterval: positiveDuration.default(5000),
+  /** Upstream exchanges in flight across all pools; past it a miss is answered SERVFAIL at once. */
+  maxPending: count({ min: 1, example: 10_000 }).default(10_000),
+  /** Upstream-facing source address(es), at most one per family; default: any. */
+  sourceAddress: sourceAddress.default({}),
+  /** 0x20: random letter case on upstream questions, replies must echo it. */
+  randomizeCase: flag.default(true),
+  /** Upstreams ("IP:port") that do not echo the case: sent as the client wrote it. */
+  randomizeCaseExcept: list(upstreamAddress, '["10.1.1.10:53"]').default([]),
+  /** Conditional forwarding: the most specific zone wins. */
+  zones: list(z.strictObject({ zone: text('ad.example.kommune.no'), servers: list(upstreamServer, '["10.1.1.10:53"]', 1) }), '[{zone: ad.example, servers: ["10.1.1.10:53"]}]').default([]),
+})
+
+const cache = z.strictObject({
+  enabled: flag.default(true),
+  maxEntries: count({ min: 1, example: 100_000 }).default(100_000),
+  maxBytes: byteSize.default(64 * 1024 * 1024),
+  minTtl: duration.default(0),
+  maxTtl: duration.default(86_400_000),
+  negativeMaxTtl: duration.default(3_600_000),
+  serveStale: z.strictObject({ enabled: flag.default(true), maxStale: duration.default(86_400_000), answerTtl: duration.default(30_000) }).prefault({}),
+})
+
+const git = z.strictObject({
+  url: text('https://git.example.kommune.no/dns/blocklists.git'),
+  branch: text('main').default('main'),
+  interval: positiveDuration.default(60_000),
+  requireSignedCommits: flag.default(false),
+  /** SSH allowed_signers file for `git verify-commit`; null uses git's own config (GnuPG keyring). */
+  allowedSigners: textOrNull('/etc/dnsvakt/allowed_signers').default(null),
+  /** Serve a fetched commit that does not descend from the served one (a rollback or rewritten history). Absent or false: refused (see `dnsvakt accept-lists`). */
+  allowRewrite: flag.optional(),
+})
+
+const blocking = z.strictObject({
+  dir: text('/var/lib/dnsvakt/blocklists').default('blocklists'),
+  /** Last good lists kept on disk (lists/last-good-state.ts); null: `.dnsvakt-state/<dir name>` beside blocking.dir. */
+  stateDir: textOrNull('/var/lib/dnsvakt/state').default(null),
+  mode: blockMode.default('nxdomain'),
+  sinkhole: z.strictObject({ ipv4: address(4, '10.20.0.80').default(null), ipv6: address(6, 'fd00:20::80').default(null) }).prefault({}),
+  ttl: duration.default(300_000),
+  edeText: text('Blocked by municipal ICT rules (NSM 2023)', 200).default('Blocked by municipal ICT rules (NSM 2023)'),
+  /** The organisation's own NAT64 prefixes: AAAA answers in them are checked by their embedded IPv4 address (64:ff9b::/96, 64:ff9b:1::/48 and 2002::/16 always are). */
+  nat64Prefixes: list(
+    field((v) =>
+      typeof v === 'string' && isNat64Prefix(v)
+        ? v
+        : new Refusal(`expected an IPv6 NAT64 prefix of length 32, 40, 48, 56, 64 or 96 (RFC 6052) such as "2001:db8:64::/96", got ${given(v)}`),
+    ),
+    '["2001:db8:64::/96"]',
+  ).default([]),
+  watchInterval: positiveDuration.default(2000),
+  exemptions: z.strictObject({ file: text('exemptions.yaml').default('exemptions.yaml'), maxDuration: duration.default(365 * 86_400_000) }).prefault({}),
+  /** Optional built-in sync of blocking.dir from a git remote (see git-sync.ts). */
+  git: git.nullable().default(null),
 })
 
 export const configSchema = z.strictObject({
-  listen: z
-    .strictObject({
-      dns: z.array(hostPort(53)).min(1).default(['127.0.0.1:5353', '[::1]:5353'].map((t) => hostPort(53).parse(t))),
-      /** Admin HTTP (metrics, health, explain, reload). Empty string disables it. */
-      admin: z.union([z.literal(''), hostPort(9153)]).default(hostPort(9153).parse('127.0.0.1:9153')),
-      tcpIdleTimeout: duration.default(10_000),
-      tcpMaxConnections: z.number().int().positive().default(1000),
-      udpReceiveBuffer: byteSize.default(4 * 1024 * 1024),
-      /** DNS over TLS (RFC 7858) and DNS over HTTPS (RFC 8484) listeners; they need the tls section. */
-      dot: z.array(hostPort(853)).default([]),
-      doh: z.array(hostPort(443)).default([]),
-    })
-    .prefault({}),
-  /** Worker processes sharing the listeners (node:cluster): a number, or "auto" for one per core. 1 runs a single process. */
-  workers: z.union([z.number().int().min(1).max(64), z.literal('auto')]).default('auto'),
-  upstream: z
-    .strictObject({
-      servers: z.array(upstreamServer).min(1).default([{ fromResolvConf: true as const }]),
-      resolvConf: z.string().default('/etc/resolv.conf'),
-      /** PEM CA bundle for tls:// and https:// upstreams; null: the system CAs. */
-      caFile: z.string().min(1).nullable().default(null),
-      strategy: z.enum(['sequential', 'round-robin']).default('sequential'),
-      tryTimeout: duration.default(1000),
-      deadline: duration.default(3000),
-      failuresBeforeDown: z.number().int().min(1).default(3),
-      probeInterval: duration.default(5000),
-      /** Conditional forwarding: the most specific zone wins. */
-      zones: z
-        .array(z.strictObject({ zone: z.string().min(1), servers: z.array(upstreamServer).min(1) }))
-        .default([]),
-    })
-    .prefault({}),
-  cache: z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      maxEntries: z.number().int().positive().default(100_000),
-      maxBytes: byteSize.default(64 * 1024 * 1024),
-      minTtl: duration.default(0),
-      maxTtl: duration.default(86_400_000),
-      negativeMaxTtl: duration.default(3_600_000),
-      serveStale: z
-        .strictObject({
-          enabled: z.boolean().default(true),
-          maxStale: duration.default(86_400_000),
-          answerTtl: duration.default(30_000),
-        })
-        .prefault({}),
-    })
-    .prefault({}),
-  access: z.strictObject({ allow: z.array(CIDR).default(DEFAULT_ALLOW) }).prefault({}),
+  listen: listen.prefault({}),
+  workers: workers.default(1),
+  upstream: upstream.prefault({}),
+  cache: cache.prefault({}),
+  access: z.strictObject({ allow: list(CIDR, '["10.0.0.0/8", "fc00::/7"]').default(DEFAULT_ALLOW) }).prefault({}),
   rateLimit: z
     .strictObject({
-      /** Per client address; 0 turns rate limiting off. */
-      queriesPerSecond: z.number().nonnegative().default(0),
-      burst: z.number().int().positive().default(200),
+      /** Per client (address prefix); 0 turns rate limiting off (unless a group sets its own). */
+      queriesPerSecond: count({ min: 0, example: 50, fraction: true }).default(0),
+      burst: count({ min: 1, example: 200 }).default(200),
+      /** Prefix lengths that count as one client. */
+      ipv4Prefix: count({ min: 8, max: 32, example: 32 }).default(32),
+      ipv6Prefix: count({ min: 16, max: 128, example: 56 }).default(56),
+      /** Buckets kept; past it the least recently used is evicted. */
+      maxClients: count({ min: 1, example: 100_000 }).default(100_000),
+      /** At most one log line per limited client per this interval. */
+      logInterval: positiveDuration.default(60_000),
+      /** Limits per client group instead of the default (e.g. a VPN concentrator behind NAT). */
+      groups: z.record(z.string(), rateLimitOf).default({}),
     })
     .prefault({}),
-  blocking: z
-    .strictObject({
-      dir: z.string().default('blocklists'),
-      mode: z.enum(['nxdomain', 'nodata', 'null', 'refused', 'sinkhole']).default('nxdomain'),
-      sinkhole: z
-        .strictObject({
-          ipv4: z.string().refine((t) => isIP(t) === 4 && parseAddress(t) !== null, 'expected an IPv4 address').nullable().default(null),
-          ipv6: z.string().refine((t) => isIP(t) === 6 && parseAddress(t) !== null, 'expected an IPv6 address').nullable().default(null),
-        })
-        .prefault({}),
-      ttl: duration.default(300_000),
-      edeText: z.string().max(200).default('Blocked by municipal ICT rules (NSM 2023)'),
-      watchInterval: duration.default(2000),
-      exemptions: z
-        .strictObject({
-          file: z.string().default('exemptions.yaml'),
-          maxDuration: duration.default(365 * 86_400_000),
-        })
-        .prefault({}),
-      /** Optional built-in sync of blocking.dir from a git remote (see git-sync.ts). */
-      git: z
-        .strictObject({
-          url: z.string().min(1),
-          branch: z.string().min(1).default('main'),
-          interval: duration.default(60_000),
-          requireSignedCommits: z.boolean().default(false),
-          /** SSH allowed_signers file for `git verify-commit`; null uses git's own config (GnuPG keyring). */
-          allowedSigners: z.string().nullable().default(null),
-        })
-        .nullable()
-        .default(null),
-    })
-    .prefault({}),
+  blocking: blocking.prefault({}),
   groups: z
-    .record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'group names: lower-case letters, digits and "-"'), group)
+    .record(z.string().regex(NAME, 'group names: lower-case letters, digits and "-", such as "staff-vpn"'), group)
     .default({ default: { networks: [], enforce: ['tiktok', 'telegram', 'doh-bypass'] } }),
-  tls: tlsSchema(duration),
+  tls: tlsSection,
   log: z
     .strictObject({
-      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-      queries: z.boolean().default(false),
-      clientAddress: z.enum(['truncate', 'hash', 'full', 'omit']).default('truncate'),
+      level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      queries: flag.default(false),
+      clientAddress: oneOf(['truncate', 'hash', 'full', 'omit']).default('truncate'),
+      /** File holding the client-pseudonym secret shared by every worker and instance (else DNSVAKT_PSEUDONYM_SECRET, else generated at start); unset by default. */
+      pseudonymSecretFile: text('/etc/dnsvakt/pseudonym.secret').optional(),
     })
     .prefault({}),
   admin: z
     .strictObject({
       /** Bearer token for POST endpoints; `tokenEnv` names an environment variable holding it instead. */
-      token: z.string().nullable().default(null),
-      tokenEnv: z.string().default('DNSVAKT_ADMIN_TOKEN'),
+      token: textOrNull('a-long-random-token').default(null),
+      tokenEnv: text('DNSVAKT_ADMIN_TOKEN').default('DNSVAKT_ADMIN_TOKEN'),
     })
     .prefault({}),
 })

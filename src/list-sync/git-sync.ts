@@ -1,19 +1,24 @@
 /**
  * Optional built-in sync of the list folder from a git remote (blocking.git).
- * Every interval: fetch the branch with the system `git`; if the tip moved,
- * check that every new commit is signed by an allowed signer (when
- * requireSignedCommits is on, via `git verify-commit`), check the new commit
- * out, and reload. An unsigned or wrongly signed commit is never checked out;
- * a commit whose lists are broken is checked out but refused by the reload,
- * so the last good lists keep serving until a good commit arrives.
+ * Every interval: fetch the branch; if the tip moved, it must descend from
+ * the served commit (a rollback or rewritten history is refused unless the
+ * operator accepts it: blocking.git.allowRewrite, or `dnsvakt accept-lists
+ * REV` for one commit), and with requireSignedCommits every new commit, and
+ * the tip itself, must pass `git verify-commit`. Only then is it checked out
+ * and reloaded. A commit whose lists are broken is checked out but refused by
+ * the reload, so the last good lists keep serving until a good commit arrives.
+ * At start an existing checkout is verified (signatures required) and a
+ * changed blocking.git.url is applied to it (the forward-only rule still
+ * holds for what the new remote serves).
  */
-import { execFile } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
+import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { DnsvaktError } from '../errors.js'
+import { acceptFileFor } from './accept-rewrite.js'
+import { GitError, gitReason, runGit } from './git.js'
 
-const run = promisify(execFile)
+export { acceptFileFor } from './accept-rewrite.js'
 
 export interface GitSyncOptions {
   readonly dir: string
@@ -23,12 +28,17 @@ export interface GitSyncOptions {
   readonly requireSignedCommits: boolean
   /** An SSH allowed_signers file (git's gpg.ssh.allowedSignersFile); null uses git's own configuration (e.g. a GnuPG keyring). */
   readonly allowedSigners: string | null
+  /** Serve fetched commits that do not descend from the served one. Default false: refused. */
+  readonly allowRewrite?: boolean
 }
+
+/** Why an update was refused: its commit is not signed by an allowed signer, or does not descend from the served one. */
+export type RefusalCode = 'unsigned' | 'not-descendant'
 
 export type SyncOutcome =
   | { readonly kind: 'unchanged'; readonly commit: string }
-  | { readonly kind: 'updated'; readonly from: string; readonly to: string }
-  | { readonly kind: 'refused'; readonly commit: string; readonly reason: string }
+  | { readonly kind: 'updated'; readonly from: string; readonly to: string; readonly rewrite?: boolean }
+  | { readonly kind: 'refused'; readonly commit: string; readonly code: RefusalCode; readonly reason: string }
   | { readonly kind: 'failed'; readonly reason: string }
 
 export class GitSync {
@@ -42,21 +52,42 @@ export class GitSync {
     private readonly onOutcome: (o: SyncOutcome) => void = () => {},
   ) {}
 
-  /** Clones the remote into an empty or missing folder; an existing checkout is used as it is. */
-  async prepare(): Promise<void> {
+  /**
+   * Clones the remote into an empty or missing folder, or checks an existing
+   * checkout. Returns the remote it replaced when blocking.git.url changed.
+   */
+  async prepare(): Promise<{ remoteChanged: { from: string; to: string } | null }> {
     const { dir, url, branch } = this.opts
-    if (existsSync(join(dir, '.git'))) return
+    if (existsSync(join(dir, '.git'))) return this.prepareExisting()
     if (existsSync(dir) && readdirSync(dir).length > 0) {
       throw new DnsvaktError('DNSVAKT_ERR_GIT', `blocking.git: ${dir} is neither a git checkout nor empty; point blocking.dir at an empty folder or a clone of ${url}`)
     }
     try {
-      await this.git(['clone', '--quiet', '--branch', branch, '--', url, dir], null)
+      await runGit(['clone', '--quiet', '--branch', branch, '--', url, dir], { cwd: null })
     } catch (e) {
-      throw new DnsvaktError('DNSVAKT_ERR_GIT', `blocking.git: cannot clone ${url} (branch ${branch}): ${gitMessage(e)}`, { cause: e })
+      throw new DnsvaktError('DNSVAKT_ERR_GIT', `blocking.git: cannot clone ${url} (branch ${branch}): ${gitReason(e)}`, { cause: e })
     }
+    await this.verifyHead('cloned')
+    return { remoteChanged: null }
+  }
+
+  private async prepareExisting(): Promise<{ remoteChanged: { from: string; to: string } | null }> {
+    const from = (await this.git(['remote', 'get-url', 'origin']).catch(() => '')).trim()
+    let remoteChanged = null
+    if (from !== this.opts.url) {
+      // Applied, never ignored: the next fetch comes from the new remote, and must still descend from the served commit.
+      await this.git(from === '' ? ['remote', 'add', 'origin', this.opts.url] : ['remote', 'set-url', 'origin', this.opts.url])
+      remoteChanged = { from, to: this.opts.url }
+    }
+    await this.verifyHead('checked-out')
+    return { remoteChanged }
+  }
+
+  /** With signatures required, the commit being served must itself be signed (the folder may have been changed by hand). */
+  private async verifyHead(what: string): Promise<void> {
     const head = await this.head()
     const problem = await this.verify(head, null)
-    if (problem) throw new DnsvaktError('DNSVAKT_ERR_GIT', `blocking.git: the cloned commit ${head} is refused: ${problem}`)
+    if (problem) throw new DnsvaktError('DNSVAKT_ERR_GIT', `blocking.git: the ${what} commit ${head} in ${this.opts.dir} is refused: ${problem}; check out a signed commit there, or empty the folder to clone again`)
   }
 
   start(): void {
@@ -73,7 +104,7 @@ export class GitSync {
   sync(): Promise<SyncOutcome> {
     if (!this.running) {
       this.running = this.syncOnce()
-        .catch((e: unknown): SyncOutcome => ({ kind: 'failed', reason: gitMessage(e) }))
+        .catch((e: unknown): SyncOutcome => ({ kind: 'failed', reason: gitReason(e) }))
         .then((o) => {
           this.onOutcome(o)
           return o
@@ -85,29 +116,55 @@ export class GitSync {
 
   private async syncOnce(): Promise<SyncOutcome> {
     const { branch } = this.opts
-    await this.git(['fetch', '--quiet', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`])
+    await this.git(['fetch', '--quiet', '--force', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`])
     const from = await this.head()
     const to = (await this.git(['rev-parse', '--verify', `refs/remotes/origin/${branch}^{commit}`])).trim()
     if (to === from) return { kind: 'unchanged', commit: from }
+    const rewrite = !(await this.descends(to, from))
+    if (rewrite && !this.opts.allowRewrite && (await this.accepted()) !== to) {
+      const reason = `commit ${to} does not descend from the served commit ${from} (a rollback or rewritten history); to serve it, run "dnsvakt accept-lists ${to.slice(0, 12)}" or set blocking.git.allowRewrite`
+      return { kind: 'refused', commit: to, code: 'not-descendant', reason }
+    }
     const problem = await this.verify(to, from)
-    if (problem) return { kind: 'refused', commit: to, reason: problem }
+    if (problem) return { kind: 'refused', commit: to, code: 'unsigned', reason: problem }
     // Detached, forced: the served folder mirrors the remote; local edits there are not kept.
     await this.git(['checkout', '--quiet', '--force', '--detach', to])
+    if (rewrite) await rm(acceptFileFor(this.opts.dir), { force: true }) // an acceptance is good for one commit
     await this.onUpdated(to)
-    return { kind: 'updated', from, to }
+    return rewrite ? { kind: 'updated', from, to, rewrite } : { kind: 'updated', from, to }
   }
 
-  /** Why `to` must not be served, or null. With signing required, every commit after `from` must verify. */
+  /** True when `to` has `from` in its history. */
+  private async descends(to: string, from: string): Promise<boolean> {
+    try {
+      await this.git(['merge-base', '--is-ancestor', from, to])
+      return true
+    } catch (e) {
+      if (e instanceof GitError && e.exitCode === 1) return false
+      throw e
+    }
+  }
+
+  private async accepted(): Promise<string | null> {
+    const text = await readFile(acceptFileFor(this.opts.dir), 'utf8').catch(() => null)
+    return text === null ? null : text.trim()
+  }
+
+  /**
+   * Why `to` must not be served, or null. With signing required, every commit
+   * after `from` and `to` itself must verify (a rollback brings no new commit,
+   * but the commit it goes back to is checked all the same).
+   */
   private async verify(to: string, from: string | null): Promise<string | null> {
     if (!this.opts.requireSignedCommits) return null
-    const range = from ? [`${from}..${to}`] : ['-1', to]
-    const commits = (await this.git(['rev-list', ...range])).split('\n').filter(Boolean)
-    const config = this.opts.allowedSigners ? ['-c', `gpg.ssh.allowedSignersFile=${this.opts.allowedSigners}`] : []
+    const commits = from ? (await this.git(['rev-list', `${from}..${to}`])).split('\n').filter(Boolean) : []
+    if (!commits.includes(to)) commits.push(to)
+    const config: Record<string, string> = this.opts.allowedSigners ? { 'gpg.ssh.allowedSignersFile': this.opts.allowedSigners } : {}
     for (const c of commits) {
       try {
-        await run('git', [...config, '-C', this.opts.dir, 'verify-commit', c], { timeout: 30_000 })
+        await runGit(['verify-commit', c], { cwd: this.opts.dir, timeoutMs: 30_000, config })
       } catch (e) {
-        return `commit ${c} is not signed by an allowed signer (${gitMessage(e).split('\n')[0]})`
+        return `commit ${c} is not signed by an allowed signer (${gitReason(e).split('\n')[0]})`
       }
     }
     return null
@@ -117,13 +174,7 @@ export class GitSync {
     return (await this.git(['rev-parse', '--verify', 'HEAD'])).trim()
   }
 
-  private async git(args: string[], cwd: string | null = this.opts.dir): Promise<string> {
-    const { stdout } = await run('git', cwd ? ['-C', cwd, ...args] : args, { timeout: 60_000, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } })
-    return stdout
+  private git(args: string[]): Promise<string> {
+    return runGit(args, { cwd: this.opts.dir })
   }
-}
-
-function gitMessage(e: unknown): string {
-  const err = e as { stderr?: string; message?: string }
-  return (err.stderr?.trim() || err.message || String(e)).slice(0, 500)
 }

@@ -4,6 +4,10 @@
  * file systems, where change events are often never delivered. A change is
  * acted on only once two polls in a row agree, so a file still being written
  * is not read half-way (a broken read is refused anyway; this avoids the noise).
+ * Files are stat'ed through symlinks and their inode is part of the
+ * signature: a Kubernetes ConfigMap volume (`tiktok.txt -> ..data/tiktok.txt`)
+ * updates by swapping the `..data` link to a new folder, which changes every
+ * inode even when sizes and times happen to match.
  */
 import { readdir, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
@@ -64,7 +68,7 @@ export class ListWatcher {
     for (const f of files) {
       try {
         const s = await stat(f)
-        parts.push(`${basename(f)}:${s.size}:${s.mtimeMs}`)
+        parts.push(`${basename(f)}:${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`)
       } catch {
         parts.push(`${basename(f)}:missing`)
       }

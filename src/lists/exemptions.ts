@@ -6,8 +6,10 @@
  * refused. Expiry is checked when a query is decided, so an exemption stops
  * applying at its expiry time with no reload.
  */
+import { readFile } from 'node:fs/promises'
 import { BlockList } from 'node:net'
-import { addNetwork } from '../policy/network-list.js'
+import { basename } from 'node:path'
+import { addNetwork } from '../net/network-list.js'
 import { isSeq, LineCounter, parseDocument } from 'yaml'
 import type { ListProblem } from './parse-list-file.js'
 
@@ -97,6 +99,30 @@ export function parseExemptions(
     })
   })
   return { exemptions, problems }
+}
+
+export interface ExemptionCheck {
+  readonly knownCategories: ReadonlySet<string>
+  readonly maxDurationMs: number
+  readonly now: number
+}
+
+/**
+ * Reads and checks the exemptions file exactly as the gateway's loader does
+ * (lint-lists calls this too): a missing file means no exemptions; an
+ * unreadable one is a problem. `text` is what was read, for the list hash.
+ */
+export async function readExemptionsFile(path: string, check: ExemptionCheck): Promise<{ text: string; exemptions: Exemption[]; problems: ListProblem[] }> {
+  const file = basename(path)
+  let text = ''
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      return { text, exemptions: [], problems: [{ file, line: 0, text: '', message: `cannot read: ${(e as Error).message}` }] }
+    }
+  }
+  return { text, ...parseExemptions(text, file, check) }
 }
 
 function toNetwork(text: string): BlockList | null {

@@ -4,7 +4,7 @@
  * small and structured-cloned. See load-lists-in-worker.ts for why.
  */
 import { BlockList } from 'node:net'
-import { addNetwork } from '../policy/network-list.js'
+import { addNetwork } from '../net/network-list.js'
 import { DomainTrie, type TrieData } from './domain-trie.js'
 import type { Exemption } from './exemptions.js'
 import { IpRangeSet } from './ip-ranges.js'
@@ -19,6 +19,7 @@ export interface SnapshotData {
   readonly loadedAt: number
   readonly problems: readonly ListProblem[]
   readonly dir: string
+  readonly committedAt: number | null
 }
 
 /** The snapshot as data, and the buffers to transfer with it. */
@@ -37,6 +38,7 @@ export function snapshotToData(s: PolicySnapshot): { data: SnapshotData; transfe
     loadedAt: s.loadedAt,
     problems: s.problems,
     dir: s.dir,
+    committedAt: s.committedAt,
   }
   return { data, transfer: [...transfer] }
 }
@@ -55,5 +57,6 @@ export function snapshotFromData(d: SnapshotData): PolicySnapshot {
     d.loadedAt,
     d.problems,
     d.dir,
+    d.committedAt,
   )
 }

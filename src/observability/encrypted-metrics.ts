@@ -3,6 +3,8 @@
  * DoH connections, the listener certificate's expiry (so an alert fires
  * before clients start refusing it), and certificate reloads by result.
  * Kept apart from metrics.ts; registered only when DoT/DoH listeners exist.
+ * The shape is server/encrypted-listeners.ts's EncryptedEvents (not imported:
+ * server/ must not depend on observability/ and back).
  */
 import { Counter, Gauge, type Registry } from 'prom-client'
 

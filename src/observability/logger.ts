@@ -19,13 +19,16 @@ export interface LoggerOptions {
   destination?: DestinationStream
   /** For the `time` field; tests pass a fixed clock. */
   now?: () => number
+  /** Fields on every line (e.g. service, role); replaces pino's default pid and hostname. */
+  base?: Record<string, unknown>
 }
 
-/** A JSON logger. `time` is ISO 8601 (UTC) from the injected clock, readable in `docker logs`. */
+/** The JSON logger every process log comes from. `time` is ISO 8601 (UTC) from the injected clock, readable in `docker logs`. */
 export function createLogger(opts: LoggerOptions): Logger {
   const now = opts.now ?? Date.now
   const options = {
     level: opts.level,
+    ...(opts.base && { base: opts.base }),
     timestamp: () => `,"time":"${new Date(now()).toISOString()}"`,
   }
   return opts.destination === undefined ? pino(options) : pino(options, opts.destination)

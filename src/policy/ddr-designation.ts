@@ -9,11 +9,11 @@
  * dnsvakt applies the client's policy on the encrypted transports too.
  */
 import { buildDdrReply, type DdrPlan } from '../dns/build-ddr-reply.js'
-import { TYPE } from '../dns/constants.js'
 import type { Query } from '../pipeline/query.js'
 import type { AnswerReply } from '../pipeline/types.js'
+import { DDR, designatedName } from './decide.js'
 
-export const DDR_NAME = '_dns.resolver.arpa'
+export const DDR_NAME = DDR
 
 export class DdrDesignation {
   private plan: DdrPlan | null = null
@@ -32,7 +32,7 @@ export class DdrDesignation {
   /** The designation answer for `q`, or null to let the policy stage go on. */
   answer(q: Query): AnswerReply | null {
     const plan = this.plan
-    if (plan === null || q.qtype !== TYPE.SVCB || (q.name !== DDR_NAME && q.name !== this.ownName)) return null
+    if (plan === null || !designatedName(q.name, q.qtype, this.ownName)) return null
     // Counted like the other names every client gets a local answer for (category "builtin").
     return { kind: 'answer', wire: buildDdrReply(q, plan), source: 'blocked', block: { category: 'builtin', caughtBy: 'name', entry: q.name } }
   }

@@ -2,7 +2,8 @@
  * The admin listener (loopback by default): health, readiness, Prometheus
  * metrics, status, explain, and a token-protected reload. Read endpoints are
  * open to whoever can reach the port; the one that changes state needs
- * `Authorization: Bearer <token>`.
+ * `Authorization: Bearer <token>`. What each route answers is the host's
+ * (host/admin-routes.ts); this file is HTTP only.
  */
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -12,9 +13,12 @@ import { FIREWALL_PREFIX, type FirewallRoute } from '../firewall/feed-route.js'
 export interface AdminRoutes {
   /** The Prometheus exposition (one process's registry, or the cluster's aggregate). */
   metrics(): Promise<{ contentType: string; body: string }>
+  /** False once nothing serves DNS any more (a cluster whose workers are gone): /healthz 503. Absent: always alive. */
+  alive?(): boolean
   ready(): boolean
   status(): unknown | Promise<unknown>
   explain(name: string, client: string, type: string): Explanation
+  /** Answers 200 when ok, 422 when refused (by the host or by any worker). */
   reload(): Promise<{ ok: boolean }>
   /** GET /v1/firewall/<category>.txt (firewall/feed-route.ts). */
   readonly firewall?: FirewallRoute
@@ -58,7 +62,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: AdminRo
   if (routes.firewall && url.pathname.startsWith(FIREWALL_PREFIX)) return routes.firewall(req, res, url.pathname)
   switch (route) {
     case 'GET /healthz':
-      return send(res, 200, { status: 'alive' })
+      return (routes.alive?.() ?? true) ? send(res, 200, { status: 'alive' }) : send(res, 503, { status: 'not serving' })
     case 'GET /readyz':
       return routes.ready() ? send(res, 200, { status: 'ready' }) : send(res, 503, { status: 'starting' })
     case 'GET /metrics': {

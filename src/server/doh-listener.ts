@@ -15,7 +15,7 @@ import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { padResponse } from '../dns/edns-padding.js'
 import { readAnswer } from '../dns/read-answer.js'
-import type { StreamListenerOptions } from './dot-listener.js'
+import { refuseOutsiders, type StreamListenerOptions } from './dot-listener.js'
 import type { QueryHandler } from './query-handler.js'
 import type { TlsPair } from './tls-context.js'
 
@@ -26,9 +26,12 @@ const MAX_MESSAGE = 65535
 type Req = Http2ServerRequest | IncomingMessage
 type Res = Http2ServerResponse | ServerResponse
 
+/** writeHead on either response kind (their overloads do not unify in @types/node). */
+const writeHead = (res: Res, status: number, headers: Record<string, string | number>): void => void (res as ServerResponse).writeHead(status, headers)
+
 function fail(res: Res, status: number, text: string): void {
   if (res.headersSent) return
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' })
+  writeHead(res, status, { 'content-type': 'text/plain; charset=utf-8' })
   res.end(`${text}\n`)
 }
 
@@ -44,7 +47,7 @@ function maxAge(wire: Buffer): number {
 function answer(res: Res, wire: Buffer): void {
   if (res.headersSent || res.destroyed) return
   const body = padResponse(wire)
-  res.writeHead(200, { 'content-type': MESSAGE, 'content-length': body.length, 'cache-control': `max-age=${maxAge(wire)}` })
+  writeHead(res, 200, { 'content-type': MESSAGE, 'content-length': body.length, 'cache-control': `max-age=${maxAge(wire)}` })
   res.end(body)
 }
 
@@ -89,6 +92,7 @@ export class DohListener {
     })
     const listener = new DohListener(server)
     server.maxConnections = opts.maxConnections
+    refuseOutsiders(server, opts)
     server.on('request', (req: Req, res: Res) => listener.request(req, res, handler))
     server.on('secureConnection', (socket: TLSSocket) => listener.track(socket, opts))
     server.on('session', (session: ServerHttp2Session) => listener.session(session, opts))

@@ -7,11 +7,11 @@
  * are padded (RFC 7830/8467). As for TCP: a cap on connections, an idle
  * timeout, and reading pauses while a connection has too many queries open.
  */
+import type { Http2SecureServer } from 'node:http2'
 import type { Socket } from 'node:net'
 import { createServer, type Server, type TLSSocket } from 'node:tls'
 import { padResponse } from '../dns/edns-padding.js'
-// The RFC 1035 s4.2.2 framing reader (h10 may move it to a shared file: then only this import changes).
-import { FrameReader } from '../upstream/tcp-exchange.js'
+import { FrameReader } from './frame-reader.js'
 import type { QueryHandler, ReplySink } from './query-handler.js'
 import type { TlsPair } from './tls-context.js'
 
@@ -20,6 +20,8 @@ export interface StreamListenerOptions {
   readonly maxConnections: number
   /** Reading pauses while a connection has this many queries unanswered (default 100). */
   readonly maxInFlightPerConnection?: number
+  /** access.allow at accept: false destroys the socket before the TLS handshake (no CPU spent on it). */
+  readonly allowed?: (address: string) => boolean
   readonly onConnections?: (delta: number) => void
 }
 
@@ -27,6 +29,7 @@ class DotConnection implements ReplySink {
   private readonly reader = new FrameReader()
   private inFlight = 0
   private closed = false
+  private pumping = false
   closing = false
 
   constructor(
@@ -36,13 +39,29 @@ class DotConnection implements ReplySink {
   ) {}
 
   onData(chunk: Buffer): void {
-    this.reader.push(chunk, (frame) => {
-      this.inFlight++
-      if (this.inFlight >= this.maxInFlight) this.socket.pause()
-      // A view of the chunk, as the TCP listener passes: Node never reuses a chunk it handed out.
-      this.handler.handle(frame, this.socket.remoteAddress ?? '', this.socket.remotePort ?? 0, 'dot', this)
-      return false
-    })
+    this.reader.push(chunk)
+    this.pump()
+  }
+
+  /** Hands queries to the handler while under the in-flight cap (frames past it wait in the reader); pauses reading otherwise. */
+  pump(): void {
+    if (this.pumping || this.closed || this.closing) return
+    this.pumping = true
+    try {
+      while (this.inFlight < this.maxInFlight) {
+        const frame = this.reader.next()
+        if (frame === undefined) break
+        this.inFlight++
+        // A view of the chunk, as the TCP listener passes: Node never reuses a chunk it handed out.
+        this.handler.handle(frame, this.socket.remoteAddress ?? '', this.socket.remotePort ?? 0, 'dot', this)
+      }
+    } finally {
+      this.pumping = false
+    }
+    if (this.closed || this.closing) return
+    const full = this.inFlight >= this.maxInFlight || this.reader.buffered > 0xffff + 2
+    if (full && !this.socket.isPaused()) this.socket.pause()
+    else if (!full && this.socket.isPaused()) this.socket.resume()
   }
 
   send(wire: Buffer): void {
@@ -76,11 +95,8 @@ class DotConnection implements ReplySink {
   }
 
   private settle(): void {
-    if (this.closing) {
-      if (this.inFlight <= 0 && !this.closed) this.socket.end()
-    } else if (this.inFlight < this.maxInFlight && this.socket.isPaused()) {
-      this.socket.resume()
-    }
+    if (!this.closing) return this.pump()
+    if (this.inFlight <= 0 && !this.closed) this.socket.end()
   }
 }
 
@@ -93,6 +109,7 @@ export class DotListener {
     const server = createServer({ cert: tls.cert, key: tls.key, ALPNProtocols: ['dot'], handshakeTimeout: Math.min(opts.idleTimeoutMs, 10_000) })
     const listener = new DotListener(server)
     server.maxConnections = opts.maxConnections
+    refuseOutsiders(server, opts)
     server.on('secureConnection', (socket) => listener.accept(socket, handler, opts))
     // Failed handshakes (scanners, clients that distrust the certificate) must not reach the process.
     server.on('tlsClientError', (_e, socket: Socket) => socket.destroy())
@@ -139,4 +156,15 @@ export class DotListener {
       for (const c of this.connections.values()) c.closeWhenIdle()
     })
   }
+}
+
+/** Clients outside access.allow are cut on the raw TCP connection, before the TLS handshake costs anything (DoT and DoH). */
+export function refuseOutsiders(server: Server | Http2SecureServer, opts: StreamListenerOptions): void {
+  const allowed = opts.allowed
+  if (allowed === undefined) return
+  server.prependListener('connection', (socket: Socket) => {
+    if (allowed(socket.remoteAddress ?? '')) return
+    socket.on('error', () => {})
+    socket.destroy()
+  })
 }

@@ -1,8 +1,8 @@
 /**
  * Access control: only clients in access.allow are served; everyone else gets
  * REFUSED (RFC 8914 EDE 18 "Prohibited"), so the gateway is never an open
- * resolver. First in the chain: the cheapest rejection. It also records the
- * client's classification on the query for the stages below.
+ * resolver. First in the chain: the cheapest rejection. It decides access
+ * only; the client's group and exemptions are the client-group stage's.
  */
 import { emptyReply, makeEde } from '../dns/build-reply.js'
 import { EDE, RCODE } from '../dns/constants.js'
@@ -18,9 +18,7 @@ export class AclStage implements Stage {
   constructor(private readonly classifier: ClientClassifier) {}
 
   handle(q: Query, next: Next): Reply | Promise<Reply> {
-    const client = this.classifier.classify(q.clientAddress, q.snapshot)
-    q.client = client
-    if (!client.allowed) return { kind: 'answer', wire: emptyReply(q, RCODE.REFUSED, PROHIBITED), source: 'refused' }
+    if (!this.classifier.allows(q.clientAddress)) return { kind: 'answer', wire: emptyReply(q, RCODE.REFUSED, PROHIBITED), source: 'refused' }
     return next(q)
   }
 }

@@ -1,51 +1,156 @@
 /**
- * Per-client rate limit (token bucket), keyed on the socket's source address,
- * never on anything the client writes in the packet. Sits above the cache so
- * a flood of cached names is limited too. Over UDP an over-limit query is
- * dropped (answering would make us an amplifier for spoofed sources); over
- * TCP, where the source is proven, it gets REFUSED.
+ * Per-client rate limit (token bucket), keyed on the socket's source address
+ * cut to a prefix (default /32 for IPv4, /56 for IPv6: an IPv6 client can
+ * rotate through its /64 and more, a site gets a /56), never on anything the
+ * client writes in the packet. Sits above the cache so a flood of cached
+ * names is limited too. Over UDP an over-limit query is dropped (answering
+ * would make us an amplifier for spoofed sources); over TCP, where the source
+ * is proven, it gets REFUSED.
+ *
+ * Limits may differ per client group (the acl stage above has classified
+ * the client): a VPN concentrator behind NAT is one address for hundreds of
+ * users and needs its own, larger bucket. A limit of 0 means unlimited.
+ *
+ * The bucket store is bounded (`maxTracked`) and evicts the least recently
+ * used bucket: a spoofed-source flood can push out idle clients, but the
+ * flooder's own bucket, used on every packet, stays (the old store threw
+ * the whole table away at 100k clients, the flooder's bucket with it).
+ *
+ * Per process: with `workers: N` every worker has its own buckets and a
+ * client's UDP queries are spread over the workers, so the effective limit is
+ * up to N times the configured one (the cluster code would have to divide it).
  */
 import { emptyReply } from '../dns/build-reply.js'
 import { RCODE } from '../dns/constants.js'
 import type { Next, Reply, Stage } from '../pipeline/types.js'
 import type { Query } from '../pipeline/query.js'
+import { addressBytes } from '../observability/client-pseudonym.js'
+
+export interface RateLimit {
+  /** Tokens per second; 0 = no limit. */
+  readonly queriesPerSecond: number
+  readonly burst: number
+}
+
+export interface RateLimitOptions extends RateLimit {
+  /** Limits for some client groups instead of the default one. */
+  readonly groups?: Readonly<Record<string, RateLimit>>
+  /** Prefix lengths that make one client (default 32 and 56). */
+  readonly ipv4Prefix?: number
+  readonly ipv6Prefix?: number
+  /** Buckets kept at most (default 100,000, ~100 bytes each). */
+  readonly maxTracked?: number
+  /** At most one onLimited call per client per this many ms (default 60 s). */
+  readonly logIntervalMs?: number
+  /** A client is being limited: `dropped` queries since the last call (throttled, for the log; `address` is the last one seen in the prefix). */
+  readonly onLimited?: (address: string, group: string, dropped: number) => void
+  /** A client's bucket went from passing to empty (a metric: limiting episodes). */
+  readonly onEpisode?: () => void
+  /** The least recently used bucket was evicted to make room (a metric). */
+  readonly onEvicted?: () => void
+}
 
 interface Bucket {
   tokens: number
   last: number
+  /** Limited queries since the last onLimited call. */
+  dropped: number
+  loggedAt: number
+  limited: boolean
 }
 
-const MAX_TRACKED_CLIENTS = 100_000
+const DEFAULT_GROUP = 'default'
 
 export class RateLimitStage implements Stage {
   readonly name = 'rate-limit' as const
-  private buckets = new Map<string, Bucket>()
+  private readonly buckets = new Map<string, Bucket>()
+  private readonly maxTracked: number
+  private readonly v4Prefix: number
+  private readonly v6Prefix: number
+  private readonly logIntervalMs: number
 
-  constructor(
-    private readonly perSecond: number,
-    private readonly burst: number,
-  ) {}
+  constructor(private readonly opts: RateLimitOptions) {
+    this.maxTracked = Math.max(1, opts.maxTracked ?? 100_000)
+    this.v4Prefix = opts.ipv4Prefix ?? 32
+    this.v6Prefix = opts.ipv6Prefix ?? 56
+    this.logIntervalMs = opts.logIntervalMs ?? 60_000
+  }
+
+  /** True when some client can be limited at all (else the gateway leaves the stage out). */
+  static active(opts: RateLimitOptions): boolean {
+    return opts.queriesPerSecond > 0 || Object.values(opts.groups ?? {}).some((g) => g.queriesPerSecond > 0)
+  }
+
+  /** Buckets held now. */
+  get tracked(): number {
+    return this.buckets.size
+  }
 
   handle(q: Query, next: Next): Reply | Promise<Reply> {
-    if (this.take(q.clientAddress, q.arrivedAt)) return next(q)
+    const group = q.client?.group ?? DEFAULT_GROUP
+    const limit = this.opts.groups?.[group] ?? this.opts
+    if (limit.queriesPerSecond <= 0) return next(q)
+    const client = clientKey(q.clientAddress, this.v4Prefix, this.v6Prefix)
+    if (this.take(client, q.arrivedAt, limit, group, q.clientAddress)) return next(q)
     if (q.transport === 'udp') return { kind: 'drop', source: 'rate-limited' }
     return { kind: 'answer', wire: emptyReply(q, RCODE.REFUSED), source: 'rate-limited' }
   }
 
   /** Takes one token for `client` at `now` (ms); false when the bucket is empty. */
-  take(client: string, now: number): boolean {
+  take(client: string, now: number, limit: RateLimit = this.opts, group = DEFAULT_GROUP, address = client): boolean {
     let b = this.buckets.get(client)
     if (b === undefined) {
-      // Bounded memory under a spoofed-source flood: forget everyone and start over.
-      if (this.buckets.size >= MAX_TRACKED_CLIENTS) this.buckets = new Map()
-      b = { tokens: this.burst, last: now }
-      this.buckets.set(client, b)
+      if (this.buckets.size >= this.maxTracked) this.evictOldest()
+      b = { tokens: limit.burst, last: now, dropped: 0, loggedAt: -Infinity, limited: false }
     } else {
-      b.tokens = Math.min(this.burst, b.tokens + ((now - b.last) / 1000) * this.perSecond)
+      // Re-inserted: the Map's order is then least recently used first.
+      this.buckets.delete(client)
+      b.tokens = Math.min(limit.burst, b.tokens + (Math.max(0, now - b.last) / 1000) * limit.queriesPerSecond)
       b.last = now
     }
-    if (b.tokens < 1) return false
-    b.tokens -= 1
-    return true
+    this.buckets.set(client, b)
+    if (b.tokens >= 1) {
+      b.tokens -= 1
+      b.limited = false
+      return true
+    }
+    this.limited(address, group, b, now)
+    return false
   }
+
+  private limited(address: string, group: string, b: Bucket, now: number): void {
+    if (!b.limited) this.opts.onEpisode?.()
+    b.limited = true
+    b.dropped++
+    if (now - b.loggedAt < this.logIntervalMs) return
+    this.opts.onLimited?.(address, group, b.dropped)
+    b.loggedAt = now
+    b.dropped = 0
+  }
+
+  private evictOldest(): void {
+    const oldest = this.buckets.keys().next()
+    if (oldest.done === true) return
+    this.buckets.delete(oldest.value)
+    this.opts.onEvicted?.()
+  }
+}
+
+/**
+ * The bucket key of an address: the address itself at /32 (IPv4) or /128,
+ * else the masked prefix as `hex/len`. IPv4-mapped IPv6 counts as IPv4.
+ */
+export function clientKey(address: string, v4Prefix: number, v6Prefix: number): string {
+  if (v4Prefix >= 32 && !address.includes(':')) return address
+  const bytes = addressBytes(address)
+  if (bytes === undefined) return address
+  const prefix = bytes.length === 4 ? v4Prefix : v6Prefix
+  if (prefix >= bytes.length * 8) return bytes.length === 4 ? bytes.join('.') : address
+  let key = ''
+  for (let bit = 0; bit < prefix; bit += 8) {
+    const keep = Math.min(8, prefix - bit)
+    const byte = bytes[bit >> 3]! & (0xff << (8 - keep)) & 0xff
+    key += byte.toString(16).padStart(2, '0')
+  }
+  return `${bytes.length === 4 ? 'v4' : 'v6'}:${key}/${prefix}`
 }

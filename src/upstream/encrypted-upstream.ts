@@ -6,43 +6,13 @@
  */
 import { createHash, X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { checkServerIdentity, type PeerCertificate } from 'node:tls'
+import { checkServerIdentity } from 'node:tls'
 import { DnsvaktError } from '../errors.js'
+import type { EncryptedOptions, EncryptedTarget, PersistentExchanger, TlsClientSettings } from './encrypted-target.js'
 import { HttpsUpstream } from './https-exchange.js'
-import type { TcpExchangeOptions } from './tcp-exchange.js'
 import { TlsUpstream } from './tls-exchange.js'
 
-/** An upstream reached over one reused connection. */
-export interface PersistentExchanger {
-  /** A copy of `query` with a fresh ID; resolves with the reply that passes checkReply. */
-  exchange(query: Buffer, opts: TcpExchangeOptions): Promise<Buffer>
-  /** Closes the connection; exchanges in flight reject with DNSVAKT_ERR_UPSTREAM_NETWORK. */
-  close(): void
-}
-
-export interface EncryptedTarget {
-  readonly address: string
-  readonly port: number
-  readonly protocol?: string
-  readonly serverName?: string | null
-  readonly pins?: readonly string[]
-  readonly path?: string
-}
-
-export interface EncryptedOptions {
-  /** PEM CA bundle file; null or undefined: Node's bundled (system) CAs. */
-  readonly caFile?: string | null
-  readonly randomInt?: (max: number) => number
-  /** An idle connection is closed after this long (default 30 s). */
-  readonly idleMs?: number
-}
-
-/** Connection settings both transports pass to tls.connect / http2.connect. */
-export interface TlsClientSettings {
-  readonly ca: string | undefined
-  readonly servername: string | undefined
-  readonly checkServerIdentity: (host: string, cert: PeerCertificate) => Error | undefined
-}
+export type { EncryptedOptions, EncryptedTarget, PersistentExchanger, TlsClientSettings }
 
 /** Makes the exchanger for a tls:// or https:// target; null for plain UDP/TCP targets. */
 export function encryptedExchanger(target: EncryptedTarget, opts: EncryptedOptions): PersistentExchanger | null {

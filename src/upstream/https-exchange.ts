@@ -13,7 +13,7 @@ import { randomInt as cryptoRandomInt } from 'node:crypto'
 import { connect, constants, type ClientHttp2Session } from 'node:http2'
 import { DnsvaktError } from '../errors.js'
 import { findQuestionEnd } from '../dns/build-reply.js'
-import type { EncryptedOptions, EncryptedTarget, PersistentExchanger, TlsClientSettings } from './encrypted-upstream.js'
+import type { EncryptedOptions, EncryptedTarget, PersistentExchanger, TlsClientSettings } from './encrypted-target.js'
 import type { TcpExchangeOptions } from './tcp-exchange.js'
 import { checkReply } from './udp-exchange.js'
 

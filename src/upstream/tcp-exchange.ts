@@ -1,7 +1,7 @@
 /**
  * One DNS query over TCP: the 2-byte length prefix of RFC 1035 s4.2.2 and
  * RFC 7766 s8, replies reassembled across any chunk boundaries, and the same
- * checks as UDP (fresh crypto ID, QR, question byte for byte); a message that
+ * checks as UDP (fresh crypto ID, QR, question byte for byte, 0x20 case); a message that
  * fails them is ignored and reported while we keep reading. The source
  * address cannot be forged on an established connection, so 'wrong-source'
  * does not occur here.
@@ -15,58 +15,10 @@ import { randomInt as cryptoRandomInt } from 'node:crypto'
 import { connect } from 'node:net'
 import { DnsvaktError } from '../errors.js'
 import { findQuestionEnd } from '../dns/build-reply.js'
+import { HEADER_LENGTH } from '../dns/constants.js'
+import { FrameReader } from '../server/frame-reader.js'
+import { randomizeCase, restoreCase } from './case-randomization.js'
 import { checkReply, type IgnoredReason, type UpstreamTarget } from './udp-exchange.js'
-
-/**
- * Splits a TCP byte stream into DNS messages. A message that arrives whole in
- * one chunk is handed out as a view of that chunk (no copy); one split across
- * chunks is gathered into a buffer of its announced length, so byte-by-byte
- * delivery costs O(n), not O(n^2).
- */
-export class FrameReader {
-  /** The first length byte, when a chunk ended between the two. */
-  private head = -1
-  private body: Buffer | undefined
-  private filled = 0
-
-  /** Feeds one chunk; calls onMessage per complete message and stops early when it returns true. */
-  push(chunk: Buffer, onMessage: (msg: Buffer) => boolean): void {
-    let o = 0
-    while (o < chunk.length) {
-      if (this.body === undefined) {
-        let len: number
-        if (this.head >= 0) {
-          len = (this.head << 8) | chunk[o]
-          this.head = -1
-          o += 1
-        } else if (chunk.length - o >= 2) {
-          len = chunk.readUInt16BE(o)
-          o += 2
-        } else {
-          this.head = chunk[o]
-          return
-        }
-        if (chunk.length - o >= len) {
-          const msg = chunk.subarray(o, o + len)
-          o += len
-          if (onMessage(msg)) return
-          continue
-        }
-        this.body = Buffer.allocUnsafe(len)
-        this.filled = 0
-      }
-      const n = Math.min(this.body.length - this.filled, chunk.length - o)
-      chunk.copy(this.body, this.filled, o, o + n)
-      this.filled += n
-      o += n
-      if (this.filled === this.body.length) {
-        const msg = this.body
-        this.body = undefined
-        if (onMessage(msg)) return
-      }
-    }
-  }
-}
 
 export interface TcpExchangeOptions {
   readonly timeoutMs: number
@@ -74,6 +26,8 @@ export interface TcpExchangeOptions {
   /** Uniform integer in [0, max): defaults to crypto.randomInt. */
   readonly randomInt?: (max: number) => number
   readonly localAddress?: string
+  /** Send the question with a random letter case (0x20); the reply must echo it exactly. */
+  readonly randomizeCase?: boolean
   /** Aborting destroys the connection and rejects (the pool's close()). */
   readonly signal?: AbortSignal
 }
@@ -96,6 +50,7 @@ export function tcpExchange(query: Buffer, target: UpstreamTarget, opts: TcpExch
   framed.writeUInt16BE(query.length, 0)
   query.copy(framed, 2)
   framed.writeUInt16BE((opts.randomInt ?? cryptoRandomInt)(0x10000), 2)
+  if (opts.randomizeCase === true) randomizeCase(framed, 2 + HEADER_LENGTH)
   const sent = framed.subarray(2)
 
   return new Promise<Buffer>((resolve, reject) => {
@@ -117,19 +72,20 @@ export function tcpExchange(query: Buffer, target: UpstreamTarget, opts: TcpExch
     opts.signal?.addEventListener('abort', onAbort, { once: true })
     socket.setNoDelay(true)
     const reader = new FrameReader()
-    socket.on('data', (chunk: Buffer) =>
-      reader.push(chunk, (msg) => {
+    socket.on('data', (chunk: Buffer) => {
+      reader.push(chunk)
+      for (let msg = reader.next(); msg !== undefined && !settled; msg = reader.next()) {
         const bad = checkReply(sent, questionEnd, msg)
         if (bad === undefined) {
           // A copy: the view may share a large chunk that a cache would otherwise keep alive.
-          done(undefined, Buffer.from(msg))
-          return true
+          const reply = Buffer.from(msg)
+          done(undefined, opts.randomizeCase === true ? restoreCase(reply, query, questionEnd) : reply)
+          return
         }
         ignored++
         opts.onIgnored?.(bad)
-        return false
-      }),
-    )
+      }
+    })
     socket.on('error', (e) => done(new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', `TCP to ${label}: ${e.message}`, { cause: e })))
     socket.on('close', () =>
       done(

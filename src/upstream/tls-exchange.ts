@@ -14,9 +14,9 @@ import { randomInt as cryptoRandomInt } from 'node:crypto'
 import { connect, type TLSSocket } from 'node:tls'
 import { DnsvaktError } from '../errors.js'
 import { findQuestionEnd } from '../dns/build-reply.js'
-import type { EncryptedOptions, EncryptedTarget, PersistentExchanger, TlsClientSettings } from './encrypted-upstream.js'
-// The RFC 1035 s4.2.2 framing reader (h10 may move it to a shared file: then only this import changes).
-import { FrameReader, type TcpExchangeOptions } from './tcp-exchange.js'
+import type { EncryptedOptions, EncryptedTarget, PersistentExchanger, TlsClientSettings } from './encrypted-target.js'
+import { FrameReader } from '../server/frame-reader.js'
+import type { TcpExchangeOptions } from './tcp-exchange.js'
 import { checkReply, type IgnoredReason } from './udp-exchange.js'
 
 /** Queries waiting on one connection at most (IDs must stay plentiful). */
@@ -42,7 +42,10 @@ class Connection {
   constructor(readonly socket: TLSSocket, private readonly label: string, idleMs: number) {
     socket.setNoDelay(true)
     socket.setTimeout(idleMs, () => this.pending.size === 0 && socket.end())
-    socket.on('data', (chunk: Buffer) => this.reader.push(chunk, (m) => this.receive(m)))
+    socket.on('data', (chunk: Buffer) => {
+      this.reader.push(chunk)
+      for (let m = this.reader.next(); m !== undefined; m = this.reader.next()) this.receive(m)
+    })
     socket.on('error', (e) => this.fail(`${e.message}`, e))
     socket.on('close', () => this.fail('closed before an answer'))
     socket.unref()
@@ -64,21 +67,18 @@ class Connection {
     })
   }
 
-  private receive(msg: Buffer): boolean {
-    if (msg.length < 2) return false
+  private receive(msg: Buffer): void {
+    if (msg.length < 2) return
     const p = this.pending.get(msg.readUInt16BE(0))
     // No one waits for this ID (a reply after its timeout): nothing to check it against.
-    if (p === undefined) return false
+    if (p === undefined) return
     const bad = checkReply(p.sent, p.questionEnd, msg)
-    if (bad !== undefined) {
-      p.onIgnored?.(bad)
-      return false
-    }
+    if (bad !== undefined) return p.onIgnored?.(bad)
     this.used = true
     this.pending.delete(msg.readUInt16BE(0))
     clearTimeout(p.timer)
+    // A copy: the view may share a large chunk that a cache would otherwise keep alive.
     p.resolve(Buffer.from(msg))
-    return false
   }
 
   fail(why: string, cause?: Error): void {

@@ -2,19 +2,22 @@
  * One DNS query over UDP to one upstream, with the spoofing defences of
  * RFC 5452 (as Unbound applies them):
  * - a fresh query ID from `crypto` for every exchange (s9.2);
- * - a source port chosen at random from a small pool of sockets bound to
- *   port 0 (the kernel picks a random ephemeral port); each socket carries a
- *   bounded number of queries or lives a bounded time, then is replaced, so
- *   the port keeps moving;
+ * - a fresh source port for every query by default: each exchange gets its
+ *   own socket bound to port 0 (the kernel picks a random ephemeral port)
+ *   and the socket is closed when the exchange ends. `queriesPerSocket`
+ *   above 1 turns this into a pool of `sockets` reused sockets (the old
+ *   default, 8 sockets x 1000 queries: 16 consecutive queries saw 6-7
+ *   distinct ports, far short of RFC 5452 s10);
+ * - optionally bound to one upstream-facing source address per family;
+ * - optionally the question's letter case randomised (case-randomization.ts);
  * - a reply is accepted only if it comes from the upstream's exact address
  *   and port, carries our ID, has QR=1 and repeats our question byte for byte
  *   (s9.1; byte for byte also keeps the 0x20 letter case). Anything else is
  *   ignored, reported through `onIgnored`, and we keep waiting until the
  *   per-try timeout for the real reply.
  *
- * Measured on loopback (node 20, x64, 20k sequential exchanges): a socket
- * per query (create, bind, close) ~88 us per exchange, pooled sockets ~37 us;
- * crypto.randomInt ~58 ns, negligible next to either.
+ * Cost of the fresh socket per query: see docs/benchmarks.md ("Upstream
+ * spoofing defences"), measured in instructions.
  */
 import { randomInt as cryptoRandomInt } from 'node:crypto'
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
@@ -22,6 +25,7 @@ import { isIP } from 'node:net'
 import { DnsvaktError } from '../errors.js'
 import { FLAG, HEADER_LENGTH } from '../dns/constants.js'
 import { findQuestionEnd } from '../dns/build-reply.js'
+import { randomizeCase, restoreCase } from './case-randomization.js'
 
 export type IgnoredReason = 'wrong-source' | 'wrong-id' | 'wrong-question' | 'malformed'
 
@@ -51,9 +55,9 @@ export function canonicalIp(address: string): string {
 }
 
 export interface UdpExchangerOptions {
-  /** Sockets per address family, one picked at random per query (default 8). */
+  /** Socket slots per address family, one picked at random per query (default 8). */
   readonly sockets?: number
-  /** Queries a socket carries before it is replaced (default 1000, at most 16384 so free IDs stay plentiful). */
+  /** Queries a socket carries before it is replaced (default 1: a fresh port per query; at most 16384 so free IDs stay plentiful). */
   readonly queriesPerSocket?: number
   /** A socket older than this is replaced at its next use (default 60 s). */
   readonly socketMaxAgeMs?: number
@@ -72,10 +76,14 @@ export interface UdpExchangeOptions {
   readonly timeoutMs: number
   /** Called for every packet ignored while this exchange waits (and for late spoofs aimed at it). */
   readonly onIgnored?: (reason: IgnoredReason) => void
+  /** Send the question with a random letter case (0x20); the reply must echo it exactly. */
+  readonly randomizeCase?: boolean
 }
 
 interface Pending {
   readonly wire: Buffer
+  /** The caller's query when `wire` has a randomised case: the reply gets its case back. */
+  readonly original: Buffer | undefined
   readonly questionEnd: number
   /** canonicalIp(target.address), and the port: where the reply must come from. */
   readonly address: string
@@ -123,7 +131,7 @@ export class UdpExchanger {
     const n = Math.max(1, options.sockets ?? 8)
     this.v4 = new Array<PooledSocket | undefined>(n).fill(undefined)
     this.v6 = new Array<PooledSocket | undefined>(n).fill(undefined)
-    this.queriesPerSocket = Math.min(16384, Math.max(1, options.queriesPerSocket ?? 1000))
+    this.queriesPerSocket = Math.min(16384, Math.max(1, options.queriesPerSocket ?? 1))
     this.maxAgeMs = options.socketMaxAgeMs ?? 60_000
     this.recvBufferSize = options.recvBufferSize ?? 4 * 1024 * 1024
     this.randomInt = options.randomInt ?? ((max) => cryptoRandomInt(max))
@@ -144,9 +152,10 @@ export class UdpExchanger {
     while (ps.pending.has(id)) id = this.randomInt(0x10000)
     const wire = Buffer.from(query)
     wire.writeUInt16BE(id, 0)
+    if (opts.randomizeCase === true) randomizeCase(wire, HEADER_LENGTH)
     return new Promise<Buffer>((resolve, reject) => {
       const p: Pending = {
-        wire, questionEnd, address: canonicalIp(target.address), port: target.port, label,
+        wire, original: opts.randomizeCase === true ? query : undefined, questionEnd, address: canonicalIp(target.address), port: target.port, label,
         onIgnored: opts.onIgnored, resolve, reject, timer: undefined, done: false,
       }
       ps.pending.set(id, p)
@@ -193,10 +202,13 @@ export class UdpExchanger {
       this.retire(ps)
       for (const p of [...ps.live]) this.finish(ps, p, new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', `UDP to ${p.label}: ${err.message}`, { cause: err }))
     })
-    socket.once('listening', () => {
-      // Refused by the OS: the default buffer still works, bursts may drop.
-      try { socket.setRecvBufferSize(this.recvBufferSize) } catch { /* keep the default */ }
-    })
+    // A socket for one query waits for one reply: the default buffer holds it.
+    if (this.queriesPerSocket > 1) {
+      socket.once('listening', () => {
+        // Refused by the OS: the default buffer still works, bursts may drop.
+        try { socket.setRecvBufferSize(this.recvBufferSize) } catch { /* keep the default */ }
+      })
+    }
     // exclusive: under node:cluster a shared handle would hand our replies to other workers.
     socket.bind({ port: 0, address: family === 6 ? this.options.localAddress?.v6 : this.options.localAddress?.v4, exclusive: true })
     // Idle sockets must not keep the process alive; a waiting exchange's timer does.
@@ -213,7 +225,7 @@ export class UdpExchanger {
     if (p.done) return
     const bad = checkReply(p.wire, p.questionEnd, msg)
     if (bad !== undefined) return p.onIgnored?.(bad)
-    this.finish(ps, p, undefined, msg)
+    this.finish(ps, p, undefined, p.original === undefined ? msg : restoreCase(msg, p.original, p.questionEnd))
   }
 
   /** Blame a packet with an unknown ID on the exchange waiting for its sender, if any (a blind spoof names the upstream as source). */
@@ -227,7 +239,9 @@ export class UdpExchanger {
     p.done = true
     clearTimeout(p.timer)
     ps.live.delete(p)
-    if (ps.retired && ps.live.size === 0) this.shut(ps)
+    // Used up (with the default of one query per socket: at once), so its port closes now.
+    if (ps.live.size === 0 && ps.retired) this.shut(ps)
+    else if (ps.live.size === 0 && ps.sent >= this.queriesPerSocket) this.retire(ps)
     if (err) p.reject(err)
     else p.resolve(reply!)
   }

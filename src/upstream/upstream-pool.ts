@@ -22,12 +22,20 @@ import { isIP } from 'node:net'
 import { setMaxListeners } from 'node:events'
 import { DnsvaktError, isDnsvaktError } from '../errors.js'
 import { FLAG, RCODE } from '../dns/constants.js'
+import type { PendingBudget } from './pending-budget.js'
 import { tcpExchange, type TcpExchangeOptions } from './tcp-exchange.js'
-import { type EncryptedTarget, encryptedExchanger, type PersistentExchanger } from './encrypted-upstream.js'
+import type { EncryptedTarget, PersistentExchanger } from './encrypted-target.js'
+import { encryptedExchanger } from './encrypted-upstream.js'
 import { type IgnoredReason, UdpExchanger, type UdpExchangeOptions, type UdpExchangerOptions } from './udp-exchange.js'
 
-/** `address` is an IP literal (IPv6 may carry a %scope; a DoH name for 'https'); protocol 'tcp' = tcp-only, default 'udp' (TCP after TC=1); 'tls'/'https' see encrypted-upstream.ts. */
-export interface Upstream extends EncryptedTarget { readonly address: string; readonly port: number; readonly protocol?: 'udp' | 'tcp' | 'tls' | 'https' }
+/**
+ * `address` is an IP literal (IPv6 may carry a %scope; a DoH name for 'https'); protocol 'tcp' = tcp-only, default 'udp' (TCP after TC=1);
+ * 'tls'/'https' see encrypted-upstream.ts. `randomizeCase` (default true): 0x20 letter case on the question; false for a resolver
+ * that does not echo it (encrypted upstreams ignore it: nobody can spoof into a TLS session).
+ */
+export interface Upstream extends EncryptedTarget {
+  readonly address: string; readonly port: number; readonly protocol?: 'udp' | 'tcp' | 'tls' | 'https'; readonly randomizeCase?: boolean
+}
 
 /** Defaults: sequential, tryTimeoutMs 1000, deadlineMs 3000, failuresBeforeDown 3, probeIntervalMs 5000. */
 export interface PoolOptions {
@@ -44,6 +52,8 @@ export interface PoolOptions {
   readonly randomInt?: (max: number) => number
   /** Local address to send from, per family (default: any). Tests bind loopback. */
   readonly localAddress?: { readonly v4?: string; readonly v6?: string }
+  /** Global bound on exchanges in flight, shared by every pool; past it exchange() rejects with _UPSTREAM_OVERLOAD. */
+  readonly budget?: PendingBudget
   /** UDP socket pool tuning. */
   readonly udp?: Pick<UdpExchangerOptions, 'sockets' | 'queriesPerSocket' | 'socketMaxAgeMs' | 'recvBufferSize'>
   /** CA bundle for tls/https upstreams (default: the system CAs). */
@@ -101,6 +111,7 @@ export class UpstreamPool {
   private readonly probeQuery = rootNsQuery()
   private cursor = 0
   private closed = false
+  private readonly budget: PendingBudget | undefined
 
   constructor(upstreams: readonly Upstream[], opts: PoolOptions = {}, private readonly hooks: PoolHooks = {}) {
     if (upstreams.length === 0) throw new DnsvaktError('DNSVAKT_ERR_CONFIG', 'an upstream pool needs at least one upstream')
@@ -114,6 +125,7 @@ export class UpstreamPool {
       failuresBeforeDown: Math.max(1, opts.failuresBeforeDown ?? 3), probeIntervalMs: opts.probeIntervalMs ?? 5000,
     }
     this.now = opts.now ?? Date.now
+    this.budget = opts.budget
     this.hrtime = opts.hrtime ?? (() => performance.now())
     const randomInt = opts.randomInt ?? ((max: number) => cryptoRandomInt(max))
     // One listener per TCP exchange in flight; the default limit of 10 would warn under load.
@@ -123,10 +135,11 @@ export class UpstreamPool {
       const label = upstreamLabel(target)
       const onIgnored = (r: IgnoredReason) => hooks.onIgnored?.(label, r)
       const localAddress = isIP(target.address) === 6 ? opts.localAddress?.v6 : opts.localAddress?.v4
+      const randomizeCase = target.randomizeCase ?? true
       return {
         target, label, failures: 0, up: true, nextProbeAt: 0, probing: false,
-        udpOpts: { timeoutMs: tryTimeoutMs, onIgnored },
-        tcpOpts: { timeoutMs: tryTimeoutMs, onIgnored, randomInt, localAddress, signal: this.aborter.signal },
+        udpOpts: { timeoutMs: tryTimeoutMs, onIgnored, randomizeCase },
+        tcpOpts: { timeoutMs: tryTimeoutMs, onIgnored, randomInt, localAddress, randomizeCase, signal: this.aborter.signal },
         encrypted: encryptedExchanger(target, { caFile: opts.caFile, randomInt }),
       }
     })
@@ -135,6 +148,16 @@ export class UpstreamPool {
   /** Sends a complete query (header, one question, OPT); resolves with the first usable reply (see above). */
   exchange(query: Buffer, opts: { deadlineMs?: number } = {}): Promise<ExchangeResult> {
     if (this.closed) return Promise.reject(new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', 'upstream pool closed'))
+    const budget = this.budget
+    if (budget === undefined) return this.exchangeWithin(query, opts)
+    if (!budget.acquire()) {
+      return Promise.reject(new DnsvaktError('DNSVAKT_ERR_UPSTREAM_OVERLOAD', `${budget.max} upstream exchanges already in flight (upstream.maxPending)`))
+    }
+    // Released when the run ends, not at the deadline: a try still waiting then holds its socket until its own timeout.
+    return this.exchangeWithin(query, opts, () => budget.release())
+  }
+
+  private exchangeWithin(query: Buffer, opts: { deadlineMs?: number }, ended?: () => void): Promise<ExchangeResult> {
     const deadlineMs = opts.deadlineMs ?? this.cfg.deadlineMs
     const run: Run = { started: this.hrtime(), finished: false, servfail: undefined }
     return new Promise<ExchangeResult>((resolve, reject) => {
@@ -145,7 +168,10 @@ export class UpstreamPool {
       }, deadlineMs)
       // Whichever comes first, the deadline or the run's own end, settles the promise.
       const first = () => !run.finished && (run.finished = true)
-      this.run(query, run).finally(() => clearTimeout(timer)).then((r) => first() && resolve(r), (e: unknown) => first() && reject(e))
+      this.run(query, run).finally(() => {
+        clearTimeout(timer)
+        ended?.()
+      }).then((r) => first() && resolve(r), (e: unknown) => first() && reject(e))
     })
   }
 

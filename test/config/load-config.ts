@@ -70,7 +70,7 @@ t.test('an empty file and an empty mapping give the defaults', async (t) => {
 
 const FULL = `
 listen:
-  dns: ["10.20.0.53:53", "[fd00:20::53]:53", "192.0.2.1", "::1"]
+  dns: ["10.20.0.53:53", "[fd00:20::53]:53", "192.0.2.1:53", "[::1]:53"]
   admin: "[::1]:9999"
   tcpIdleTimeout: 2500ms
   tcpMaxConnections: 50
@@ -143,7 +143,7 @@ t.test('a full valid file loads, every string turned into its structure', async 
   t.equal(c.cache.maxTtl, 7_200_000)
   t.equal(c.cache.negativeMaxTtl, 900_000)
   t.same(c.cache.serveStale, { enabled: false, maxStale: 3_600_000, answerTtl: 5000 })
-  t.same(c.rateLimit, { queriesPerSecond: 20, burst: 40 })
+  t.same(c.rateLimit, { queriesPerSecond: 20, burst: 40, ipv4Prefix: 32, ipv6Prefix: 56, maxClients: 100_000, logInterval: 60_000, groups: {} })
   t.equal(c.blocking.mode, 'sinkhole')
   t.same(c.blocking.sinkhole, { ipv4: '10.20.0.80', ipv6: 'fd00:20::80' })
   t.equal(c.blocking.ttl, 60_000)
@@ -327,4 +327,84 @@ t.test('deploy/dnsvakt.example.yaml loads, and documents the defaults', { skip: 
     t.same(loaded.config[key], defaults[key], key)
   }
   t.same(loaded.config.groups.default, defaults.groups.default, 'the default group')
+})
+
+t.test('errors guide: each names the key, quotes what was given and shows the expected form', async (t) => {
+  // [raw config, the whole problem line (key, given value, example)]
+  const cases: Array<[unknown, RegExp]> = [
+    [{ listen: { admin: '9153' } }, /^listen\.admin: .*got "9153", a port without an address: write "127\.0\.0\.1:9153"/],
+    [{ listen: { admin: 'localhost:9153' } }, /^listen\.admin: expected "IP:port" with an IP address \(names are not resolved\) such as "127\.0\.0\.1:9153" .*got "localhost:9153"$/],
+    [{ listen: { admin: '127.0.0.1' } }, /^listen\.admin: expected "IP:port" \(the port is required\) such as "127\.0\.0\.1:9153", got "127\.0\.0\.1"$/],
+    [{ listen: { admin: 9153 } }, /^listen\.admin: expected "IP:port" such as "127\.0\.0\.1:9153", or "" \(off\), got the number 9153$/],
+    [{ listen: { dns: ['127.0.0.1'] } }, /^listen\.dns\.0: expected "IP:port" \(the port is required\) such as "127\.0\.0\.1:53", got "127\.0\.0\.1"$/],
+    [{ listen: { dns: ['fd00:20::53'] } }, /^listen\.dns\.0: .*the port is required.* such as "\[fd00:20::53\]:53", got "fd00:20::53"$/],
+    [{ listen: { dns: ['10.0.0.1:70000'] } }, /^listen\.dns\.0: expected a port from 0 to 65535 .*such as "10\.0\.0\.1:53", got "10\.0\.0\.1:70000"$/],
+    [{ listen: { dns: ['[::1]:99999'] } }, /^listen\.dns\.0: expected a port from 0 to 65535 .*such as "\[::1\]:53", got "\[::1\]:99999"$/],
+    [{ listen: { dns: '127.0.0.1:53' } }, /^listen\.dns: expected a list such as \["127\.0\.0\.1:53", "\[::1\]:53"\], got "127\.0\.0\.1:53"$/],
+    [{ workers: '4' }, /^workers: expected a number such as 4, or "auto", got the text "4": write it without quotes$/],
+    [{ workers: 0 }, /^workers: expected a whole number from 1 to 64 such as 4, or "auto" \(one per core\), got the number 0$/],
+    [{ blocking: { ttl: 300 } }, /^blocking\.ttl: expected a duration with a unit, such as "300s" or "300ms", got the number 300/],
+    [{ upstream: { deadline: '3 seconds' } }, /^upstream\.deadline: expected a duration such as "500ms", "3s", "5m", "1h" or "7d", got "3 seconds"$/],
+    [{ cache: { maxBytes: '64MB' } }, /^cache\.maxBytes: expected a size such as "64MiB".*got "64MB"$/],
+    [{ cache: { maxEntries: '1000' } }, /^cache\.maxEntries: expected a number such as 100000, got the text "1000": write it without quotes$/],
+    [{ cache: { enabled: 'yes' } }, /^cache\.enabled: expected true or false, got "yes"$/],
+    [{ rateLimit: { burst: 0 } }, /^rateLimit\.burst: expected a whole number 1 or more such as 200, got the number 0$/],
+    [{ blocking: { mode: 'drop' } }, /^blocking\.mode: expected one of nxdomain, nodata, null, zero-ip, refused, sinkhole, got "drop"$/],
+    [{ blocking: { mode: null } }, /^blocking\.mode: .*got an empty value: write "null" in quotes, or zero-ip$/],
+    [{ blocking: { sinkhole: { ipv4: '::1' } } }, /^blocking\.sinkhole\.ipv4: expected an IPv4 address such as "10\.20\.0\.80" or null, got "::1"$/],
+    [{ log: { level: 'verbose' } }, /^log\.level: expected one of fatal, error, warn, info, debug, trace, silent, got "verbose"$/],
+    [{ upstream: { servers: ['dns.google'] } }, /^upstream\.servers\.0: expected "resolv\.conf", "IP:port".*such as "192\.0\.2\.53:53", got "dns\.google"/],
+    [{ access: { allow: ['banana'] } }, /^access\.allow\.0: expected a network in CIDR form such as "10\.0\.0\.0\/8".*got "banana"$/],
+    [{ groups: { Staff: {} } }, /^groups\.Staff: group names: .*such as "staff-vpn", got "Staff"$/],
+    [{ listen: 'x' }, /^listen: expected a mapping .*got "x"$/],
+    [{ blocking: { git: { branch: 'prod' } } }, /^blocking\.git\.url: expected a text such as "https:.*", got nothing$/],
+    [{ blocking: { edeText: 'x'.repeat(300) } }, /^blocking\.edeText: expected a text of at most 200 characters .*got "x{40}"\.\.\. \(300 characters\)$/],
+  ]
+  for (const [raw, line] of cases) {
+    const problems = problemsOf(() => validate(raw, 'test'))
+    t.equal(problems.length, 1, `${JSON.stringify(raw)}: one problem`)
+    t.match(problems[0], line, JSON.stringify(raw))
+  }
+})
+
+t.test('listeners need a port; upstreams keep the DNS port 53 as default', async (t) => {
+  const c = validate({ listen: { dns: ['0.0.0.0:53', '[::]:53', '127.0.0.1:0'] }, upstream: { servers: ['192.0.2.10', 'tcp://[2001:db8::1]'] } }, 'test')
+  t.same(c.listen.dns, [{ address: '0.0.0.0', port: 53 }, { address: '::', port: 53 }, { address: '127.0.0.1', port: 0 }], 'port 0 (a free port) is allowed')
+  t.same(c.upstream.servers, [{ address: '192.0.2.10', port: 53, protocol: 'udp' }, { address: '2001:db8::1', port: 53, protocol: 'tcp' }])
+  t.equal(validate({ listen: { admin: '' } }, 'test').listen.admin, '', '"" turns the admin listener off')
+})
+
+t.test('blocking.mode: zero-ip is null; an unquoted YAML null means the null mode, an empty value is an error', async (t) => {
+  t.equal(validate({ blocking: { mode: 'zero-ip' } }, 'test').blocking.mode, 'null', 'zero-ip is another name for null')
+  t.equal(validate({ blocking: { mode: 'null' } }, 'test').blocking.mode, 'null')
+  const dir = tempDir(t)
+  const file = join(dir, 'dnsvakt.yaml')
+  for (const text of ['blocking:\n  mode: null\n', 'blocking:\n  mode: NULL\n', 'blocking:\n  mode: "null"\n', 'blocking: { mode: null }\n']) {
+    writeFileSync(file, text)
+    t.equal(loadConfig(file).config.blocking.mode, 'null', JSON.stringify(text))
+  }
+  for (const text of ['blocking:\n  mode:\n', 'blocking:\n  mode: ~\n']) {
+    writeFileSync(file, text)
+    const problems = problemsOf(() => loadConfig(file))
+    t.match(problems, [/^blocking\.mode: .*write "null" in quotes, or zero-ip$/], JSON.stringify(text))
+  }
+  writeFileSync(file, 'blocking:\n  sinkhole: { ipv4: null }\n')
+  t.equal(loadConfig(file).config.blocking.sinkhole.ipv4, null, 'null elsewhere stays YAML null')
+})
+
+t.test('a config file with a number for a duration names the key, the value and an example', async (t) => {
+  const dir = tempDir(t)
+  const file = join(dir, 'dnsvakt.yaml')
+  writeFileSync(file, 'workers: "4"\nlisten:\n  dns: ["127.0.0.1"]\n  admin: "9153"\nblocking:\n  ttl: 300\n')
+  try {
+    loadConfig(file)
+    t.fail('loaded')
+  } catch (e) {
+    const message = (e as Error).message
+    t.match(message, file, 'names the file')
+    t.match(message, /- workers: .*got the text "4"/)
+    t.match(message, /- listen\.dns\.0: .*"127\.0\.0\.1:53"/)
+    t.match(message, /- listen\.admin: .*"127\.0\.0\.1:9153"/)
+    t.match(message, /- blocking\.ttl: .*"300s"/)
+  }
 })

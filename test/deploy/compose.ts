@@ -279,9 +279,9 @@ function ignored(path: string): boolean {
   return excluded
 }
 
-t.test('Dockerfile: two node:20-bookworm-slim stages, build / prune, non-root runtime with git', async (t) => {
+t.test('Dockerfile: two node:24-bookworm-slim stages, build / prune, non-root runtime with git', async (t) => {
   const df = dockerfile()
-  t.same(df.stages.map((s) => s.from), ['node:20-bookworm-slim', 'node:20-bookworm-slim'])
+  t.same(df.stages.map((s) => s.from), ['node:24-bookworm-slim', 'node:24-bookworm-slim'], 'Node 24, the current LTS')
   t.equal(df.stages[0].name, 'build')
   const runs = (stage: number) => df.instructions.filter((i) => i.stage === stage && i.op === 'RUN').map((i) => i.args).join(' && ')
   t.match(runs(0), /npm ci\b/)
@@ -294,7 +294,7 @@ t.test('Dockerfile: two node:20-bookworm-slim stages, build / prune, non-root ru
   t.equal(user?.stage, 1, 'USER set in the runtime stage')
   t.notMatch(user?.args, /^(0|root)(:|$)/, 'not root')
   t.same(df.instructions.filter((i) => i.op === 'EXPOSE').flatMap((i) => i.args.split(/\s+/)).sort(), ['53/tcp', '53/udp', '9153/tcp'])
-  t.same(df.entrypoint, ['node', '/app/dist/cli.js'])
+  t.same(df.entrypoint, ['node', '--max-semi-space-size=16', '/app/dist/cli.js'], 'young generation bounded as in docs/deploy.md')
   t.same(df.cmd, ['serve', '--config', CONFIG_TARGET], 'CMD reads the file docker-compose.yml mounts')
   t.equal(df.healthcheck[0], 'node', 'HEALTHCHECK uses node (no curl in slim)')
   t.match(df.healthcheck.join(' '), /http:\/\/127\.0\.0\.1:9153\/healthz/)
@@ -333,7 +333,7 @@ t.test('Dockerfile: copied paths exist, the context keeps them, the ENTRYPOINT f
   const tsconfig = JSON.parse(read('tsconfig.json')) as { compilerOptions: { outDir: string; rootDir: string } }
   t.same([tsconfig.compilerOptions.rootDir, tsconfig.compilerOptions.outDir], ['src', 'dist'])
   t.ok(existsSync(join(ROOT, 'src/cli.ts')))
-  t.ok(existsSync(join(ROOT, posix.relative(runtime.workdir, df.entrypoint[1]))), `${df.entrypoint[1]} exists in the repo after npm run build (dist/cli.js)`)
+  t.ok(existsSync(join(ROOT, posix.relative(runtime.workdir, df.entrypoint.at(-1)!))), `${df.entrypoint.at(-1)!} exists in the repo after npm run build (dist/cli.js)`)
   t.equal((JSON.parse(read('package.json')) as { bin: Record<string, string> }).bin.dnsvakt, 'dist/cli.js')
 })
 

@@ -1,5 +1,4 @@
 import t from 'tap'
-import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,6 +9,7 @@ import { BypassTelemetry } from '../../src/observability/bypass-telemetry.js'
 import { createEncryptedMetrics } from '../../src/observability/encrypted-metrics.js'
 import { FeedChangeTracker } from '../../src/firewall/feed-metric.js'
 import { allPanels, dashboardExprs, loadDashboard, metricNames, substitute } from '../fixtures/dashboard-exprs.js'
+import { runTool } from '../fixtures/tool.js'
 
 const rulesPath = new URL('../../deploy/prometheus/rules.yml', import.meta.url)
 const dashboard = loadDashboard()
@@ -82,7 +82,6 @@ t.test('variables are substituted to match-all and the result is valid PromQL (p
   const file = join(dir, 'exprs.yml')
   const rules = exprs.map((expr, i) => `      - record: dashboard:expr:${i}\n        expr: ${JSON.stringify(expr)}`)
   writeFileSync(file, `groups:\n  - name: dashboard\n    rules:\n${rules.join('\n')}\n`)
-  const res = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' })
-  t.notOk(res.error, `promtool must be installed: ${res.error?.message ?? ''}`)
-  t.equal(res.status, 0, `${res.stdout}${res.stderr}`)
+  const res = runTool('promtool', ['check', 'rules', file])
+  t.equal(res.status, 0, res.output)
 })

@@ -7,7 +7,7 @@ import t from 'tap'
 import dnsPacket from 'dns-packet'
 import { buildDdrReply, makeDdrPlan } from '../../src/dns/build-ddr-reply.js'
 import { DdrDesignation } from '../../src/policy/ddr-designation.js'
-import { parseSvcb } from '../fixtures/svcb.js'
+import { parseSvcb } from '../fixtures/svcb-reader.js'
 import { makeQuery } from '../fixtures/dns-wire.js'
 
 const SVCB = 'UNKNOWN_64'

@@ -16,6 +16,12 @@ import { renderJson, renderPlain } from '../../src/firewall/render-lists.js'
 import { renderNftables } from '../../src/firewall/render-nftables.js'
 import type { Exemption } from '../../src/lists/exemptions.js'
 import { snapshotOf } from '../fixtures/dns-wire.js'
+import { requireTool } from '../fixtures/tool.js'
+
+// The real tools this file runs (listed in scripts/ensure-test-tools.sh): fail at once when one is missing.
+requireTool('nft')
+requireTool('iptables-restore')
+requireTool('ip6tables-restore')
 
 const NOW = Date.UTC(2026, 10, 23)
 const snapshot = snapshotOf({

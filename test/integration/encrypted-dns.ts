@@ -11,7 +11,12 @@ import dnsPacket from 'dns-packet'
 import { startHarness } from '../fixtures/gateway-harness.js'
 import { makeCert } from '../fixtures/test-certs.js'
 import { encodeQuery, udpAsk } from '../fixtures/dns-client.js'
-import { parseSvcb } from '../fixtures/svcb.js'
+import { parseSvcb } from '../fixtures/svcb-reader.js'
+import { requireTool } from '../fixtures/tool.js'
+
+// The real tools this file runs (listed in scripts/ensure-test-tools.sh): fail at once when one is missing.
+requireTool('kdig')
+requireTool('curl')
 
 const run = promisify(execFile)
 /** dns-packet has no SVCB mnemonic: its name for type 64. */

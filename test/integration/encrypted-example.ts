@@ -17,7 +17,12 @@ import dnsPacket from 'dns-packet'
 import { ensureBuilt, ROOT } from '../fixtures/built-cli.js'
 import { makeCert } from '../fixtures/test-certs.js'
 import { startFakeDot } from '../fixtures/fake-encrypted-upstream.js'
-import { parseSvcb } from '../fixtures/svcb.js'
+import { parseSvcb } from '../fixtures/svcb-reader.js'
+import { requireTool } from '../fixtures/tool.js'
+
+// The real tools this file runs (listed in scripts/ensure-test-tools.sh): fail at once when one is missing.
+requireTool('kdig')
+requireTool('nft')
 
 const run = promisify(execFile)
 const freePort = () => new Promise<number>((resolve) => {

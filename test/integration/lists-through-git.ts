@@ -5,9 +5,6 @@
  * list is refused and the last good one keeps serving.
  */
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ListWatcher } from '../../src/list-sync/watch-lists.js'
 import pino from 'pino'
@@ -17,28 +14,16 @@ import { createGateway } from '../../src/gateway.js'
 import { loadLists } from '../../src/lists/load-lists.js'
 import { udpAsk } from '../fixtures/dns-client.js'
 import { startFakeUpstream } from '../fixtures/fake-upstream.js'
-
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.test', '-c', 'init.defaultBranch=main', ...args], { cwd, encoding: 'utf8' }).trim()
+import { createListRepo, git } from '../fixtures/git-repo.js'
 
 t.test('a commit pushed to the list repository is served without restart', async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'dnsvakt-git-'))
-  const remote = join(root, 'lists.git')
-  const editor = join(root, 'editor')
-  const served = join(root, 'served')
-  git(root, 'init', '-q', '--bare', remote)
-  git(root, 'clone', '-q', remote, editor)
-  writeFileSync(join(editor, 'tiktok.txt'), '# TikTok\ntiktok.com\n')
-  writeFileSync(join(editor, 'telegram.txt'), 'telegram.org\n')
-  git(editor, 'add', '.')
-  git(editor, 'commit', '-q', '-m', 'initial lists')
-  git(editor, 'push', '-q', 'origin', 'HEAD:main')
-  git(root, 'clone', '-q', '-b', 'main', remote, served)
+  const repo = createListRepo()
+  t.teardown(() => repo.remove())
+  repo.commit({ 'tiktok.txt': '# TikTok\ntiktok.com\n', 'telegram.txt': 'telegram.org\n' }, 'initial lists')
+  const served = repo.clone(join(repo.root, 'served'))
   /** A reviewed change: commit tiktok.txt in the editor's clone, push, deploy (pull) into the served clone. */
   const publish = (text: string, message: string) => {
-    writeFileSync(join(editor, 'tiktok.txt'), text)
-    git(editor, 'commit', '-q', '-am', message)
-    git(editor, 'push', '-q', 'origin', 'HEAD:main')
+    repo.commit({ 'tiktok.txt': text }, message)
     git(served, 'pull', '-q', '--ff-only')
   }
 
@@ -46,6 +31,10 @@ t.test('a commit pushed to the list repository is served without restart', async
   t.teardown(() => first.close())
   const commit1 = git(served, 'rev-parse', 'HEAD')
   t.equal(first.gw.store.snapshot.version, commit1, 'list version is the git commit')
+  const committedAt = Number(git(served, 'log', '-1', '--format=%ct')) * 1000
+  t.equal(first.gw.store.snapshot.committedAt, committedAt, 'and carries the commit time')
+  // The staleness alert reads the commit time: set from the commit, not from the (re)start.
+  t.match(await first.gw.metrics.registry.metrics(), new RegExp(`dnsvakt_lists_commit_timestamp_seconds ${committedAt / 1000}\\n`))
   t.equal((await udpAsk(first.port, { name: 'newly-banned.example' })).rcode, 'NOERROR')
 
   const reloads: boolean[] = []
@@ -84,12 +73,71 @@ t.test('a commit pushed to the list repository is served without restart', async
   t.equal((await udpAsk(first.port, { name: 'newly-banned.example' })).rcode, 'NOERROR', 'unblocked by the reviewed fix')
 })
 
-/** Starts a gateway whose list folder is `dir` itself (the served clone). */
-async function startServed(dir: string) {
+t.test('a restart never enforces less than the last good lists', async (t) => {
+  const repo = createListRepo()
+  t.teardown(() => repo.remove())
+  repo.commit({ 'tiktok.txt': 'tiktok.com\n', 'telegram.txt': 'telegram.org\nt.me\n', 'telegram.cidrs.txt': '149.154.160.0/20\n' }, 'lists')
+  const served = repo.clone(join(repo.root, 'served'))
+  const blocked = async (port: number, name: string) => (await udpAsk(port, { name })).rcode === 'NXDOMAIN'
+
+  const a = await startServed(served)
+  t.ok(await blocked(a.port, 'telegram.org'))
+  // A bad commit empties telegram.txt; the clone checks it out anyway; the reload is refused.
+  repo.commit({ 'telegram.txt': '' }, 'oops: emptied telegram.txt')
+  git(served, 'pull', '-q', '--ff-only')
+  t.match(await a.gw.reload('file-change'), { ok: false, problems: [/telegram.* shrank to no names/] })
+  t.match(a.logs.find((l) => l.action === 'lists-reload-refused'), { event: 'audit', from: a.gw.store.snapshot.version, reasons: [/telegram/] }, 'an audit line')
+  await a.close()
+
+  // Restart on the broken folder: the last good lists are served, and it says so.
+  const b = await startServed(served)
+  t.ok(await blocked(b.port, 'telegram.org'), 'telegram.org is still blocked after the restart')
+  t.ok(await blocked(b.port, 'www.t.me'))
+  t.match(b.gw.store.servingLastGood, { reasons: [/category "telegram" shrank to no names/] })
+  t.match(b.gw.store.status(), { servingLastGood: { version: b.gw.store.snapshot.version } }, '/v1/status field')
+  t.match(await b.gw.metrics.registry.metrics(), /dnsvakt_lists_serving_last_good 1\n/)
+  t.match(b.logs.find((l) => l.event === 'lists-serving-last-good'), { level: 50, reasons: [/telegram/] }, 'an error in the log')
+  t.match(b.logs.find((l) => l.action === 'lists-start-last-good'), { event: 'audit' })
+  await b.close()
+
+  // The Telegram files deleted altogether: before, the gateway exited (DNS down); now it serves the last good lists.
+  repo.commit({ 'telegram.txt': null, 'telegram.cidrs.txt': null }, 'oops: deleted telegram')
+  git(served, 'pull', '-q', '--ff-only')
+  const c = await startServed(served)
+  t.teardown(() => c.close())
+  t.ok(await blocked(c.port, 'telegram.org'), 'still blocked with the files deleted')
+  t.match(c.gw.store.servingLastGood, { reasons: [/category "telegram" disappeared/] })
+
+  // A good commit ends it.
+  repo.commit({ 'telegram.txt': 'telegram.org\nt.me\ntelegram.me\n', 'telegram.cidrs.txt': '149.154.160.0/20\n' }, 'fixed')
+  git(served, 'pull', '-q', '--ff-only')
+  t.match(await c.gw.reload('file-change'), { ok: true })
+  t.equal(c.gw.store.servingLastGood, null)
+  t.ok(await blocked(c.port, 'telegram.me'))
+  t.match(await c.gw.metrics.registry.metrics(), /dnsvakt_lists_serving_last_good 0\n/)
+  t.match(c.logs.find((l) => l.action === 'lists-reloaded'), { event: 'audit', to: c.gw.store.snapshot.version, changed: true })
+})
+
+t.test('with no last good state, an enforced category that is missing or empty stops the start', async (t) => {
+  const repo = createListRepo()
+  t.teardown(() => repo.remove())
+  repo.commit({ 'tiktok.txt': 'tiktok.com\n', 'telegram.txt': '# emptied\n' }, 'lists')
+  const served = repo.clone(join(repo.root, 'served'))
+  await t.rejects(startServed(served, join(repo.root, 'state')), { code: 'DNSVAKT_ERR_BLOCKLIST', message: /category "telegram" is enforced by a group but telegram.txt hold no entries/ })
+  repo.commit({ 'telegram.txt': null }, 'deleted')
+  git(served, 'pull', '-q', '--ff-only')
+  await t.rejects(startServed(served, join(repo.root, 'state')), { code: 'DNSVAKT_ERR_BLOCKLIST', message: /category "telegram" is enforced by a group but has no list file/ })
+})
+
+/** Starts a gateway whose list folder is `dir` itself (the served clone); its log lines are kept. */
+async function startServed(dir: string, stateDir?: string) {
   const up = await startFakeUpstream()
-  const cfg = validate({ listen: { dns: ['127.0.0.1:0'], admin: '' }, upstream: { servers: [`127.0.0.1:${up.port}`] }, groups: { default: { enforce: ['tiktok', 'telegram'] } } }, 'test')
-  const gw = await createGateway({ config: cfg, file: null, blocklistDir: dir, exemptionsFile: join(dir, 'exemptions.yaml') }, { logger: pino({ level: 'silent' }), registry: new Registry(), listLoader: loadLists })
-  return { gw, port: gw.dns[0].port, close: async () => { await gw.close(100); await up.close() } }
+  const cfg = validate({ listen: { dns: ['127.0.0.1:0'], admin: '' }, upstream: { servers: [`127.0.0.1:${up.port}`] }, groups: { default: { enforce: ['tiktok', 'telegram'] } }, blocking: { stateDir } }, 'test')
+  const logs: Array<Record<string, unknown>> = []
+  const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) })
+  const gw = await createGateway({ config: cfg, file: null, blocklistDir: dir, exemptionsFile: join(dir, 'exemptions.yaml') }, { logger, registry: new Registry(), listLoader: loadLists })
+    .catch(async (e: unknown) => { await up.close(); throw e })
+  return { gw, logs, port: gw.dns[0].port, close: async () => { await gw.close(100); await up.close() } }
 }
 
 /** Polls the watcher (twice: a change must be seen stable) until `n` reloads have finished, bounded. */

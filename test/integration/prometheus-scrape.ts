@@ -14,6 +14,7 @@ import { udpAsk } from '../fixtures/dns-client.js'
 import { dashboardExprs } from '../fixtures/dashboard-exprs.js'
 import { startHarness } from '../fixtures/gateway-harness.js'
 import { makeCert } from '../fixtures/test-certs.js'
+import { requireTool } from '../fixtures/tool.js'
 
 const freePort = () =>
   new Promise<number>((res) => {
@@ -29,6 +30,7 @@ async function promQuery(port: number, expr: string): Promise<{ status: string; 
 }
 
 t.test('Prometheus scrapes the gateway; every dashboard query returns data', async (t) => {
+  requireTool('prometheus')
   const exemptions = `exemptions:\n  - id: RA-1\n    client: 127.0.0.1/32\n    categories: [telegram]\n    reason: test\n    approvedBy: iso\n    expires: "2099-01-01T00:00:00Z"\n`
   // Real time here: Prometheus stamps samples with its own clock.
   // A DoT listener too, so the encrypted-DNS panels have data.
@@ -73,15 +75,20 @@ t.test('Prometheus scrapes the gateway; every dashboard query returns data', asy
   )
   const prom = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore' })
   t.teardown(() => void prom.kill('SIGKILL'))
+  // If Prometheus cannot start or stops, say so at once instead of polling it until the timeout.
+  let exited = ''
+  prom.on('error', (e) => (exited = e.message))
+  prom.on('exit', (code, signal) => (exited ||= `prometheus exited (${signal ?? code})`))
 
   // Wait (bounded) until the target has been scraped a few times, with traffic in between so rates are non-zero.
   let up = false
-  for (let i = 0; i < 60 && !up; i++) {
+  for (let i = 0; i < 60 && !up && !exited; i++) {
     await new Promise((r) => setTimeout(r, 500))
     await traffic().catch(() => {})
     const r = await promQuery(promPort, 'count_over_time(up{job="dnsvakt"}[1m]) >= 4').catch(() => null)
     up = (r?.data?.result.length ?? 0) > 0
   }
+  if (exited) throw new Error(exited)
   t.ok(up, 'Prometheus scraped the gateway')
   const series = await promQuery(promPort, 'dnsvakt_dns_queries_total{result="blocked"}')
   t.ok((series.data?.result.length ?? 0) > 0, 'query counters are in Prometheus')

@@ -5,7 +5,7 @@
  */
 import t, { type Test } from 'tap'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -17,6 +17,8 @@ import { classifyListFile, type Finding, lintLists, type LintListsResult } from 
 import { COLLATERAL_NAMES, collateralFor } from '../../src/list-lint/collateral-risk.js'
 import { isValidDomainName, parseCidrList, parseDomainList } from '../../src/lists/parse-list-file.js'
 import { runLintLists } from '../../src/commands/lint-lists-command.js'
+import { classifyListFile as loaderClassify } from '../../src/lists/list-files.js'
+import { loadLists } from '../../src/lists/load-lists.js'
 
 const SHIPPED = fileURLToPath(new URL('../../blocklists/', import.meta.url))
 
@@ -254,9 +256,8 @@ t.test('file names: the gateway\'s own rules', async (t) => {
 })
 
 t.test('lint reads the folder as the gateway does', async (t) => {
-  // lint-lists.ts shares load-lists.ts's file-name rule; its allow.txt / cidrs special cases must match too.
-  const loader = readFileSync(fileURLToPath(new URL('../../src/lists/load-lists.ts', import.meta.url)), 'utf8')
-  t.ok(loader.includes(`if (file === 'allow.txt')`) && loader.includes(`if (part === 'cidrs')`), 'and the same allow.txt / cidrs special cases')
+  // lint-lists reads through the loader's own reader: one classifier, not a copy (allow.txt / cidrs special cases included).
+  t.equal(classifyListFile, loaderClassify, 'and the same allow.txt / cidrs special cases')
   const cases: Array<[file: string, expected: ReturnType<typeof classifyListFile>]> = [
     ['tiktok.txt', { kind: 'domains', category: 'tiktok' }],
     ['tiktok.extra.txt', { kind: 'domains', category: 'tiktok' }],
@@ -378,4 +379,44 @@ t.test('the shipped blocklists/ lint without an error', async (t) => {
   t.same(r.errors, [], 'no errors')
   t.ok(r.counts.tiktok > 200 && r.counts.telegram > 20 && r.counts['doh-bypass'] > 60, JSON.stringify(r.counts))
   t.comment(`shipped lists: ${r.warnings.length} warning(s)${r.warnings.map((f) => `\n  ${f.file}:${f.line}: [${f.code}] ${f.message}`).join('')}`)
+})
+
+t.test('exemptions.yaml is checked exactly as a reload checks it', async (t) => {
+  const NOW = Date.UTC(2026, 0, 15)
+  const cases: Array<[what: string, yaml: string]> = [
+    ['no expires', 'exemptions:\n  - {id: RA-1, client: 10.0.0.1, categories: [telegram], reason: r, approvedBy: a}\n'],
+    ['too far ahead', 'exemptions:\n  - {id: RA-1, client: 10.0.0.1, categories: [telegram], reason: r, approvedBy: a, expires: 2029-01-01}\n'],
+    ['unknown category', 'exemptions:\n  - {id: RA-1, client: 10.0.0.1, categories: [facebook], reason: r, approvedBy: a, expires: 2026-03-01}\n'],
+    ['not YAML', 'exemptions: [\n'],
+  ]
+  for (const [what, yaml] of cases) {
+    const dir = folder(t, { ...GOOD, 'exemptions.yaml': yaml })
+    const r = await lintLists({ dir, now: NOW })
+    t.same(brief(only(r.errors, 'exemption')).map((b) => b.split(':')[0]), ['exemptions.yaml'], `${what}: an error`)
+    // The gateway's loader finds a problem in the same file: lint and reload agree.
+    const snap = await loadLists({ dir, exemptionsFile: join(dir, 'exemptions.yaml'), exemptionMaxDurationMs: 365 * 86_400_000, now: NOW })
+    t.equal(snap.problems.filter((p) => p.file === 'exemptions.yaml').length, 1, `${what}: the loader refuses it too`)
+  }
+  const good = folder(t, { ...GOOD, 'exemptions.yaml': 'exemptions:\n  - {id: RA-1, client: 10.0.0.0/24, categories: [telegram], reason: r, approvedBy: a, expires: 2026-03-01}\n' })
+  t.same(only((await lintLists({ dir: good, now: NOW })).errors, 'exemption'), [], 'a valid exemption is quiet')
+  const elsewhere = folder(t, GOOD)
+  writeFileSync(join(elsewhere, 'other.yaml'), cases[0][1])
+  t.same(brief(only((await lintLists({ dir: elsewhere, now: NOW, exemptionsFile: join(elsewhere, 'other.yaml') })).errors, 'exemption')), ['other.yaml:2 exemption'], 'blocking.exemptions.file is honoured')
+})
+
+t.test('a ConfigMap layout (list files are symlinks into ..data) lints like plain files', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dnsvakt-lint-cm-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  mkdirSync(join(dir, '..2026_01_15'))
+  for (const [name, text] of Object.entries(GOOD)) {
+    writeFileSync(join(dir, '..2026_01_15', name), text)
+    symlinkSync(join('..data', name), join(dir, name))
+  }
+  symlinkSync('..2026_01_15', join(dir, '..data'))
+  symlinkSync(join('..data', 'gone.txt'), join(dir, 'gone.txt'))
+  const plain = await lintLists({ dir: folder(t, GOOD) })
+  const linked = await lintLists({ dir })
+  t.same(linked.counts, plain.counts, 'same entries')
+  t.same(brief(linked.errors), ['gone.txt:0 unreadable'], 'a link to nothing is reported, nothing else')
+  t.same(brief(linked.warnings), brief(plain.warnings))
 })

@@ -2,14 +2,7 @@ import t from 'tap'
 import { getHeapSpaceStatistics } from 'node:v8'
 import { PerformanceObserver } from 'node:perf_hooks'
 import { DomainTrie } from '../../src/lists/domain-trie.js'
-
-/** mulberry32: a small seeded PRNG so a failing random case can be replayed. */
-const prng = (seed: number): (() => number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let x = Math.imul(seed ^ (seed >>> 15), seed | 1)
-  x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-  return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-}
+import { prng } from '../fixtures/dns-wire.js'
 
 t.test('match: hits, label boundaries and misses', async (t) => {
   const trie = DomainTrie.build(['tiktok.com', 'telegram.org', 'a.b.example', 'use-application-dns.net', 't.me'])

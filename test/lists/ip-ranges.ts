@@ -3,13 +3,7 @@ import { BlockList, isIP } from 'node:net'
 import { getHeapSpaceStatistics } from 'node:v8'
 import { PerformanceObserver } from 'node:perf_hooks'
 import { IpRangeSet, parseAddress, parseCidr } from '../../src/lists/ip-ranges.js'
-
-const prng = (seed: number): (() => number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let x = Math.imul(seed ^ (seed >>> 15), seed | 1)
-  x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-  return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-}
+import { prng } from '../fixtures/dns-wire.js'
 
 t.test('parseCidr accepts, normalises and rejects', async (t) => {
   const cases: Array<[text: string, expected: { family: 4 | 6; bytes: number[]; prefix: number } | null]> = [

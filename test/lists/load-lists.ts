@@ -1,6 +1,6 @@
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync, unlinkSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, appendFileSync, unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadLists, type LoadListsOptions } from '../../src/lists/load-lists.js'
@@ -124,6 +124,7 @@ t.test('version inside git: the commit, "+modified" after an uncommitted edit', 
   const head = git(repo, 'rev-parse', 'HEAD')
   t.match(head, /^[0-9a-f]{40}$/, 'test setup: a commit')
   t.equal((await loadLists(opts(dir))).version, head, 'clean work tree: the commit')
+  t.equal((await loadLists(opts(dir))).committedAt, Number(git(dir, 'log', '-1', '--format=%ct')) * 1000, 'and its commit time')
   write(repo, { 'README.md': 'changed outside the list folder\n' })
   t.equal((await loadLists(opts(dir))).version, head, 'a change outside the list folder does not count')
   appendFileSync(join(dir, 'tiktok.txt'), 'tiktokv.com\n')
@@ -144,6 +145,7 @@ t.test('a git repository without commits falls back to the content hash', async 
   git(dir, 'init', '-q')
   write(dir, { 'tiktok.txt': 'tiktok.com\n' })
   t.match((await loadLists(opts(dir))).version, /^sha256:/)
+  t.equal((await loadLists(opts(dir))).committedAt, null, 'no commit, no commit time')
 })
 
 /** The coded error loadLists rejected with, or what it did instead. */
@@ -176,4 +178,18 @@ t.test('an empty folder loads with no categories (the store decides what that me
   const snap = await loadLists(opts(dir))
   t.equal(snap.categories.length, 0)
   t.equal(snap.allow.size, 0)
+})
+
+t.test('list files may be symlinks to regular files (a ConfigMap volume); other links are not lists', async (t) => {
+  const dir = tempDir(t)
+  mkdirSync(join(dir, '..data'))
+  write(join(dir, '..data'), { 'tiktok.txt': 'tiktok.com\n', 'telegram.cidrs.txt': '149.154.160.0/20\n' })
+  symlinkSync(join('..data', 'tiktok.txt'), join(dir, 'tiktok.txt'))
+  symlinkSync(join('..data', 'telegram.cidrs.txt'), join(dir, 'telegram.cidrs.txt'))
+  symlinkSync(join('..data', 'missing.txt'), join(dir, 'dangling.txt'))
+  symlinkSync('..data', join(dir, 'folder.txt'))
+  const snap = await loadLists(opts(dir))
+  t.same(snap.categories.map((c) => [c.name, c.domains.size, c.cidrs.size]), [['telegram', 0, 1], ['tiktok', 1, 0]])
+  t.same(snap.problems, [])
+  t.equal(snap.committedAt, null, 'not from git: no commit time')
 })

@@ -37,6 +37,16 @@ t.test('createLogger writes JSON lines with an ISO time from the injected clock'
   t.ok(createLogger({ level: 'info' }).isLevelEnabled('info'), 'stdout by default')
 })
 
+t.test('createLogger: base fields replace pid and hostname (the production process logs)', async (t) => {
+  const { lines, stream } = memory()
+  createLogger({ level: 'info', destination: stream, now: () => NOW, base: { service: 'dnsvakt', role: 'primary' } }).info('up')
+  t.match(lines[0], { service: 'dnsvakt', role: 'primary', time: '2024-03-10T11:00:00.000Z', msg: 'up' })
+  t.notOk('pid' in lines[0] || 'hostname' in lines[0], 'no pid or hostname when base is given')
+  const plain = memory()
+  createLogger({ level: 'info', destination: plain.stream }).info('x')
+  t.ok('pid' in plain.lines[0], "pino's default base without it")
+})
+
 t.test('blocked events: info, event field, query name, truncated client by default', async (t) => {
   const { lines, log } = setup()
   log.logBlocked(q, block, 'abc1234')

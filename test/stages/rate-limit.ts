@@ -1,5 +1,5 @@
 import t from 'tap'
-import { RateLimitStage } from '../../src/stages/rate-limit.js'
+import { clientKey, RateLimitStage } from '../../src/stages/rate-limit.js'
 import type { Next, Reply } from '../../src/pipeline/types.js'
 import type { Transport } from '../../src/pipeline/transport.js'
 import { decode, makeQuery } from '../fixtures/dns-wire.js'
@@ -8,7 +8,7 @@ const S = 1000
 const FORWARDED: Reply = { kind: 'answer', wire: Buffer.alloc(12), source: 'forwarded' }
 
 function harness(perSecond: number, burst: number) {
-  const stage = new RateLimitStage(perSecond, burst)
+  const stage = new RateLimitStage({ queriesPerSecond: perSecond, burst })
   let calls = 0
   const next: Next = () => (calls++, FORWARDED)
   const ask = (address: string, now: number, transport: Transport = 'udp', id = 1, name = 'example.com') =>
@@ -86,6 +86,94 @@ t.test('keyed on the source address only', async (t) => {
 })
 
 t.test('take() directly', async (t) => {
-  const s = new RateLimitStage(1, 2)
+  const s = new RateLimitStage({ queriesPerSecond: 1, burst: 2 })
   t.same([s.take('a', 0), s.take('a', 0), s.take('a', 0), s.take('a', 1000), s.take('a', 1000)], [true, true, false, true, false])
+})
+
+/** A stage with options, its hook calls recorded; `ask` sets the client's group as the acl stage would. */
+function withOptions(opts: Partial<ConstructorParameters<typeof RateLimitStage>[0]> = {}) {
+  const events = { limited: [] as string[], episodes: 0, evicted: 0 }
+  const stage = new RateLimitStage({
+    queriesPerSecond: 1, burst: 2, ...opts,
+    onLimited: (a, g, n) => void events.limited.push(`${a} ${g} ${n}`),
+    onEpisode: () => void events.episodes++,
+    onEvicted: () => void events.evicted++,
+  })
+  const next: Next = () => FORWARDED
+  const ask = (address: string, now: number, group = 'default') => {
+    const q = makeQuery({ id: 1, name: 'example.com' }, { address, now, transport: 'udp' })
+    q.client = { group, enforced: 0, exemptions: [] }
+    return stage.handle(q, next) === FORWARDED
+  }
+  const count = (address: string, now: number, n: number, group?: string) => Array.from({ length: n }, () => ask(address, now, group)).filter(Boolean).length
+  return { stage, ask, count, events }
+}
+
+t.test('keyed per prefix: an IPv6 client rotating through its /56 is one client; /32 for IPv4', async (t) => {
+  const h = withOptions()
+  t.equal(h.count('2001:db8:0:ab01::1', 0, 1), 1)
+  t.equal(h.count('2001:db8:0:ab02::9', 0, 1), 1)
+  t.equal(h.count('2001:db8:0:abff:1234::7', 0, 5), 0, 'same /56, new /64: still limited')
+  t.equal(h.count('2001:db8:0:ac00::1', 0, 5), 2, 'another /56 has its own bucket')
+  t.equal(h.count('10.1.1.1', 0, 5), 2)
+  t.equal(h.count('10.1.1.2', 0, 5), 2, 'IPv4 /32: a neighbour has its own bucket')
+  t.equal(h.count('::ffff:10.1.1.1', 0, 5), 0, 'IPv4-mapped counts as the IPv4 address')
+  const wide = withOptions({ ipv4Prefix: 24, ipv6Prefix: 64 })
+  t.equal(wide.count('192.0.2.1', 0, 1) + wide.count('192.0.2.200', 0, 5), 2, 'a /24 shares a bucket')
+  t.equal(wide.count('2001:db8::1', 0, 1) + wide.count('2001:db8:0:0:ffff::1', 0, 5), 2, 'a /64 shares one')
+  t.equal(wide.count('2001:db8:0:1::1', 0, 5), 2)
+})
+
+t.test('clientKey: prefixes', async (t) => {
+  t.equal(clientKey('10.0.0.1', 32, 56), '10.0.0.1')
+  t.equal(clientKey('10.0.0.1', 24, 56), 'v4:0a0000/24')
+  t.equal(clientKey('10.0.0.129', 25, 56), 'v4:0a000080/25')
+  t.equal(clientKey('2001:db8:aa:bbcc::1', 32, 56), 'v6:20010db800aabb/56')
+  t.equal(clientKey('2001:db8::1', 32, 128), '2001:db8::1')
+  t.equal(clientKey('not-an-address', 24, 56), 'not-an-address')
+})
+
+t.test('per-group limits: a NAT concentrator gets its own size; 0 means unlimited', async (t) => {
+  const h = withOptions({ groups: { vpn: { queriesPerSecond: 100, burst: 50 }, servers: { queriesPerSecond: 0, burst: 1 } } })
+  t.equal(h.count('10.9.0.1', 0, 80, 'vpn'), 50, 'the vpn group has a burst of 50')
+  t.equal(h.count('10.9.0.2', 0, 80, 'default'), 2, 'the default limit elsewhere')
+  t.equal(h.count('10.9.0.3', 0, 500, 'servers'), 500, 'unlimited group')
+  t.ok(RateLimitStage.active({ queriesPerSecond: 0, burst: 1, groups: { vpn: { queriesPerSecond: 5, burst: 5 } } }), 'active when only a group is limited')
+  t.notOk(RateLimitStage.active({ queriesPerSecond: 0, burst: 1 }))
+  const off = withOptions({ queriesPerSecond: 0, groups: { kiosk: { queriesPerSecond: 1, burst: 1 } } })
+  t.equal(off.count('10.9.0.4', 0, 5, 'default'), 5)
+  t.equal(off.count('10.9.0.5', 0, 5, 'kiosk'), 1)
+})
+
+t.test('bounded store: the least recently used bucket goes, the flooder stays limited', async (t) => {
+  // The old store emptied itself at 100k clients, so a spoofed flood reset the flooder's bucket too.
+  const h = withOptions({ maxTracked: 100 })
+  t.equal(h.count('10.0.0.66', 0, 10), 2, 'the flooder empties its bucket')
+  let flooderPassed = 0
+  let maxTracked = 0
+  for (let i = 0; i < 1000; i++) {
+    h.ask(`10.1.${i >> 8}.${i & 0xff}`, 0)
+    if (h.ask('10.0.0.66', 0)) flooderPassed++
+    maxTracked = Math.max(maxTracked, h.stage.tracked)
+  }
+  t.equal(flooderPassed, 0, 'the flooder stays limited through 1,000 new clients')
+  t.equal(maxTracked, 100)
+  t.equal(h.stage.tracked, 100, 'never more than maxTracked')
+  t.equal(h.events.evicted, 901, 'each new client past the bound evicts one')
+  t.equal(h.count('10.1.0.0', 0, 5), 2, 'an evicted idle client starts with a full bucket again')
+})
+
+t.test('a throttled log line per limited client, a metric per limiting episode', async (t) => {
+  const h = withOptions({ logIntervalMs: 60_000 })
+  h.count('10.0.0.7', 0, 12)
+  t.same(h.events.limited, ['10.0.0.7 default 1'], 'logged once at the first limited query')
+  t.equal(h.events.episodes, 1, 'one episode while it stays limited')
+  h.count('10.0.0.7', 500, 40)
+  t.equal(h.events.episodes, 1, 'still the same episode (no token came back)')
+  h.count('10.0.0.7', 30_000, 40)
+  t.equal(h.events.limited.length, 1, 'no second line within the interval')
+  t.equal(h.events.episodes, 2, 'the bucket refilled, passed, and ran dry again: a new episode')
+  h.count('10.0.0.7', 60_000, 3)
+  t.equal(h.events.limited.length, 2)
+  t.equal(h.events.limited[1], '10.0.0.7 default 88', 'with the count dropped since the last line')
 })

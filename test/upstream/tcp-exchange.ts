@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createServer, type Socket } from 'node:net'
 import dnsPacket from 'dns-packet'
-import { FrameReader, tcpExchange } from '../../src/upstream/tcp-exchange.js'
+import { tcpExchange } from '../../src/upstream/tcp-exchange.js'
 import type { IgnoredReason } from '../../src/upstream/udp-exchange.js'
 import { startFakeUpstream } from '../fixtures/fake-upstream.js'
 
@@ -16,14 +16,6 @@ const answerOf = (msg: Buffer) => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 /** A record's data (dns-packet types OPT without one). */
 const dataOf = (a: dnsPacket.Answer) => (a as { data?: unknown }).data
-
-/** mulberry32, seeded so a failing chunking can be replayed. */
-const prng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let x = Math.imul(seed ^ (seed >>> 15), seed | 1)
-  x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-  return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-}
 
 /** A TCP server that reads one framed query and lets the test reply; counts closed connections. */
 async function rawServer(onQuery: (msg: Buffer, sock: Socket) => void) {
@@ -49,32 +41,6 @@ class NaiveFrames {
     }
   }
 }
-
-t.test('FrameReader: any chunking gives back the same messages', async (t) => {
-  const msgs = [Buffer.alloc(0), Buffer.from('a'), Buffer.alloc(300, 7), Buffer.from('hello'), Buffer.alloc(0xffff, 9)]
-  const stream = Buffer.concat(msgs.map(frame))
-  const rnd = prng(42)
-  const failed: number[] = []
-  for (let round = 0; round < 200; round++) {
-    const reader = new FrameReader()
-    const out: Buffer[] = []
-    let o = 0
-    while (o < stream.length) {
-      const n = round === 0 ? 1 : 1 + Math.floor(rnd() * (round % 2 ? 5 : 4000))
-      reader.push(stream.subarray(o, o + n), (m) => {
-        out.push(Buffer.from(m))
-        return false
-      })
-      o += n
-    }
-    if (out.length !== msgs.length || out.some((m, i) => !m.equals(msgs[i]))) failed.push(round)
-  }
-  t.same(failed, [], 'every chunking (round 0: one byte per chunk)')
-  const reader = new FrameReader()
-  const seen: number[] = []
-  reader.push(stream, (m) => (seen.push(m.length), true))
-  t.same(seen, [0], 'stops when told')
-})
 
 t.test('answers from the fake upstream are validated', async (t) => {
   const up = await startFakeUpstream()

@@ -14,6 +14,10 @@ import { UpstreamPool } from '../../src/upstream/upstream-pool.js'
 import { encodeQuery } from '../fixtures/dns-client.js'
 import { makeCert } from '../fixtures/test-certs.js'
 import { startFakeDot } from '../fixtures/fake-encrypted-upstream.js'
+import { requireTool } from '../fixtures/tool.js'
+
+// The real tools this file runs (listed in scripts/ensure-test-tools.sh): fail at once when one is missing.
+requireTool('unbound')
 
 const cert = makeCert()
 const other = makeCert('DNS:other.test', 'other.test')

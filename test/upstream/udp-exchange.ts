@@ -170,7 +170,7 @@ t.test('a retired socket is closed once, after its last exchange ends (timeouts 
 t.test('an ID still outstanding on the socket is never reused', async (t) => {
   const srv = await rawServer('udp4', (msg, r, s) => setTimeout(() => s.send(answerOf(msg), r.port, r.address), 20))
   const draws = [7, 7, 7, 9]
-  const ex = exchanger({ sockets: 1, randomInt: () => draws.shift() ?? 11 })
+  const ex = exchanger({ sockets: 1, queriesPerSocket: 1000, randomInt: () => draws.shift() ?? 11 })
   t.teardown(async () => { ex.close(); await srv.close() })
   const target = { address: '127.0.0.1', port: srv.port }
   await Promise.all([ex.exchange(query(), target, { timeoutMs: 500 }), ex.exchange(query(), target, { timeoutMs: 500 })])
@@ -209,4 +209,73 @@ t.test('a socket that cannot bind fails its exchange at once with a network erro
   await t.rejects(ex.exchange(query(), { address: '::1', port: 53 }, { timeoutMs: 5000 }), { code: 'DNSVAKT_ERR_UPSTREAM_NETWORK' })
   await t.rejects(ex.exchange(query(), { address: '::1', port: 53 }, { timeoutMs: 5000 }), { code: 'DNSVAKT_ERR_UPSTREAM_NETWORK' }, 'the broken socket is replaced, not reused')
   t.ok(Date.now() - started < 2000, 'no timeout waited')
+})
+
+t.test('RFC 5452: 32 consecutive queries use at least 24 distinct source ports', async (t) => {
+  // The old default (8 pooled sockets, 1000 queries each) gave at most 8 here.
+  const srv = await rawServer('udp4', (msg, r, s) => s.send(answerOf(msg), r.port, r.address))
+  const ex = new UdpExchanger() // defaults, bound to any address like the gateway's
+  t.teardown(async () => { ex.close(); await srv.close() })
+  const target = { address: '127.0.0.1', port: srv.port }
+  for (let i = 0; i < 32; i++) await ex.exchange(query(), target, { timeoutMs: 1000 })
+  await Promise.all(Array.from({ length: 32 }, () => ex.exchange(query(), target, { timeoutMs: 1000 })))
+  const sequential = new Set(srv.seen.slice(0, 32).map((x) => x.port)).size
+  const concurrent = new Set(srv.seen.slice(32).map((x) => x.port)).size
+  t.ok(sequential >= 24, `sequential: ${sequential} distinct ports of 32`)
+  t.ok(concurrent >= 24, `concurrent: ${concurrent} distinct ports of 32`)
+})
+
+t.test('sockets bind to the configured upstream-facing source address', async (t) => {
+  const srv = await rawServer('udp4', (msg, r, s) => s.send(answerOf(msg), r.port, r.address))
+  const from: string[] = []
+  const spy = createSocket('udp4')
+  t.teardown(() => spy.close())
+  const ex = exchanger({ localAddress: { v4: '127.0.0.2' } })
+  t.teardown(async () => { ex.close(); await srv.close() })
+  const seenFrom = await new Promise<string>((resolve) => {
+    spy.on('message', (_m, r) => resolve(r.address))
+    spy.bind(0, '127.0.0.1', () => void ex.exchange(query(), { address: '127.0.0.1', port: spy.address().port }, { timeoutMs: 200 }).catch(() => {}))
+  })
+  from.push(seenFrom)
+  await ex.exchange(query(), { address: '127.0.0.1', port: srv.port }, { timeoutMs: 500 })
+  t.same(from, ['127.0.0.2'], 'the query came from 127.0.0.2')
+})
+
+t.test('0x20: the question goes out in a random case, a reply must echo it, and the caller gets its case back', async (t) => {
+  const name = 'www.randomized-case.example.test'
+  const sent: string[] = []
+  const srv = await rawServer('udp4', (msg, r, s) => {
+    sent.push(dnsPacket.decode(msg).questions![0].name)
+    // The answer's owner name written out in full (dns-packet does not compress), in the case received.
+    const d = dnsPacket.decode(msg)
+    const out = dnsPacket.encode({ type: 'response', id: d.id, flags: 0x8180, questions: d.questions, answers: [{ type: 'A', name: d.questions![0].name, ttl: 60, data: '192.0.2.7' }] })
+    s.send(out, r.port, r.address)
+  })
+  const ex = exchanger()
+  t.teardown(async () => { ex.close(); await srv.close() })
+  const target = { address: '127.0.0.1', port: srv.port }
+  const q = query(name)
+  const before = Buffer.from(q)
+  for (let i = 0; i < 4; i++) {
+    const reply = dnsPacket.decode(await ex.exchange(q, target, { timeoutMs: 500, randomizeCase: true }))
+    t.equal(reply.questions![0].name, name, 'the reply carries the caller case in the question')
+    t.equal(reply.answers![0].name, name, '...and in the owner name the upstream wrote out')
+  }
+  t.same(q, before, 'the caller buffer keeps the client case')
+  t.ok(sent.every((n) => n.toLowerCase() === name), 'same name')
+  t.ok(new Set(sent).size >= 3, `a different case each time upstream: ${sent.join(' ')}`)
+  t.ok(sent.some((n) => n !== name && n !== name.toUpperCase()), 'mixed case')
+
+  // An upstream (or a spoofer) that answers in lower case is ignored until the timeout.
+  const lower = await rawServer('udp4', (msg, r, s) => {
+    const out = answerOf(msg)
+    for (let i = 12; i < out.length - 4; i++) if (out[i] >= 0x41 && out[i] <= 0x5a) out[i] |= 0x20
+    s.send(out, r.port, r.address)
+  })
+  t.teardown(() => lower.close())
+  const ignored: IgnoredReason[] = []
+  await t.rejects(ex.exchange(q, { address: '127.0.0.1', port: lower.port }, { timeoutMs: 100, randomizeCase: true, onIgnored: (r) => ignored.push(r) }), { code: 'DNSVAKT_ERR_UPSTREAM_TIMEOUT' })
+  t.same(ignored, ['wrong-question'])
+  const plain = await ex.exchange(q, { address: '127.0.0.1', port: lower.port }, { timeoutMs: 500 })
+  t.equal(dnsPacket.decode(plain).questions![0].name, name, 'without 0x20 the same upstream is fine')
 })

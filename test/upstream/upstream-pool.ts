@@ -213,3 +213,41 @@ t.test('caller mistakes, config mistakes and close()', async (t) => {
   tcp.pool.close()
   await t.rejects(tcpWaiting, { code: 'DNSVAKT_ERR_UPSTREAM_NETWORK' }, 'TCP in flight is aborted')
 })
+
+t.test('maxPending: past the global bound an exchange is refused at once, shared by pools, and counted', async (t) => {
+  const { PendingBudget } = await import('../../src/upstream/pending-budget.js')
+  let refused = 0
+  const budget = new PendingBudget(3, () => refused++)
+  const { pool, ups } = await setup(t, [{ delay: 100 }], { budget, tryTimeoutMs: 500, deadlineMs: 1000 })
+  const other = new UpstreamPool([{ address: ups[0].address, port: ups[0].port }], { budget, localAddress: { v4: '127.0.0.1' } })
+  t.teardown(() => other.close())
+  const waiting = [pool.exchange(query('a.test')), pool.exchange(query('b.test')), other.exchange(query('c.test'))]
+  t.equal(budget.current, 3)
+  const started = Date.now()
+  const over = await other.exchange(query('d.test')).catch((e: unknown) => e)
+  t.ok(isDnsvaktError(over, 'DNSVAKT_ERR_UPSTREAM_OVERLOAD'), 'the fourth is refused')
+  t.ok(Date.now() - started < 90, 'at once, not after the upstream delay')
+  t.equal(refused, 1)
+  t.equal(ups[0].countFor('d.test'), 0, 'never sent upstream')
+  await Promise.all(waiting)
+  t.equal(budget.current, 0, 'slots freed when the exchanges end')
+  t.same(aOf((await pool.exchange(query('e.test'))).wire), ['192.0.2.1'], 'room again')
+})
+
+t.test('0x20 over UDP and TCP: mixed case upstream, checked, switchable per upstream', async (t) => {
+  const name = 'mixed-case.example.test'
+  const { pool, ups } = await setup(t, [{ big: true }], {}, ['udp'])
+  for (let i = 0; i < 3; i++) {
+    const r = dnsPacket.decode((await pool.exchange(query(name))).wire)
+    t.equal(r.answers?.length, 60, 'UDP TC=1, then the whole answer over TCP')
+    t.ok(r.answers?.every((a) => a.name === name), 'owner names in the caller case again')
+  }
+  const sent = ups[0].queries.map((q) => `${q.transport} ${dnsPacket.decode(q.wire).questions![0].name}`)
+  t.equal(sent.length, 6)
+  t.ok(sent.filter((s) => s.startsWith('tcp')).length === 3, sent.join(', '))
+  t.ok(new Set(sent.map((s) => s.split(' ')[1])).size >= 4, `random case per try: ${sent.join(', ')}`)
+  const off = new UpstreamPool([{ address: ups[0].address, port: ups[0].port, randomizeCase: false }], { localAddress: { v4: '127.0.0.1' } })
+  t.teardown(() => off.close())
+  await off.exchange(query(name))
+  t.equal(dnsPacket.decode(ups[0].queries.at(-1)!.wire).questions![0].name, name, 'randomizeCase: false sends the case as given')
+})
