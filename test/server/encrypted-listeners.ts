@@ -7,6 +7,7 @@ import t from 'tap'
 import { copyFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { connect as netConnect } from 'node:net'
 import { connect, type TLSSocket } from 'node:tls'
 import { readFileSync } from 'node:fs'
 import dnsPacket from 'dns-packet'
@@ -170,4 +171,37 @@ t.test('a DoT port already in use fails start-up and closes what was bound', asy
   const failed = await startEncryptedListeners(config, h.gw.handler, () => createEncryptedMetrics(new Registry()), pino({ level: 'silent' })).catch((e: unknown) => e)
   // One line naming the key and the address, as for listen.dns (bind-listeners.ts).
   t.match(failed, { code: 'DNSVAKT_ERR_LISTEN', message: new RegExp(`^listen\\.doh: cannot listen on 127\\.0\\.0\\.1:${port} \\(DoH\\): the port is already in use`) })
+})
+
+t.test('clients outside access.allow are cut before the TLS handshake, on DoT and DoH', async (t) => {
+  const h = await startHarness({
+    access: { allow: ['::1/128'] },
+    listen: { dns: ['[::1]:0'], admin: '', dot: ['127.0.0.1:0', '[::1]:0'], doh: ['127.0.0.1:0'] },
+    tls: { certFile: first.certFile, keyFile: first.keyFile },
+  })
+  t.teardown(() => h.close())
+  const [dot4, dot6, doh4] = h.gw.encrypted.map((e) => e.port)
+  // A raw TCP client from 127.0.0.1: the server closes without a byte (no ServerHello, no handshake work).
+  for (const port of [dot4, doh4]) {
+    const got = await new Promise<{ bytes: number; closed: boolean }>((resolve) => {
+      let bytes = 0
+      const s = netConnect({ host: '127.0.0.1', port }, () => s.write(Buffer.from('16030100', 'hex')))
+      s.on('data', (c: Buffer) => (bytes += c.length))
+      s.on('error', () => {})
+      s.on('close', () => resolve({ bytes, closed: true }))
+    })
+    t.same(got, { bytes: 0, closed: true }, `port ${port}: closed before the handshake`)
+  }
+  await t.rejects(dial(dot4, first.certFile), 'a TLS client from 127.0.0.1 gets no session')
+  const conns = await h.gw.metrics.registry.getSingleMetricAsString('dnsvakt_encrypted_connections')
+  t.match(conns, /transport="dot"} 0/, 'never counted as a connection')
+  // ::1 is allowed: the same listener kind answers it.
+  const s = await new Promise<TLSSocket>((resolve, reject) => {
+    const c = connect({ host: '::1', port: dot6, ca: readFileSync(first.certFile), servername: 'dns.test' }, () => resolve(c))
+    c.on('error', reject)
+  })
+  t.teardown(() => s.destroy())
+  const reply = readFrames(s, 1)
+  s.write(frame(encodeQuery({ name: 'example.org', id: 7 })))
+  t.equal(dnsPacket.decode((await reply)[0]).id, 7, 'an allowed client is answered')
 })
