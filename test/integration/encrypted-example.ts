@@ -45,7 +45,6 @@ t.test('the example config with certificates: kdig +tls / +https, DDR, a DoT ups
     ['admin: "127.0.0.1:9153"', `admin: "127.0.0.1:${admin}"`],
     ['dot: []', `dot: ["127.0.0.1:${dot}"]`],
     ['doh: []', `doh: ["127.0.0.1:${doh}"]`],
-    ['workers: auto', 'workers: 1'],
     ['servers: ["resolv.conf"]', `servers: ["tls://127.0.0.1:${upstream.port}#resolver.test"]`],
     ['caFile: null', `caFile: ${upstreamCert.certFile}`],
     ['certFile: null', `certFile: ${cert.certFile}`],
