@@ -59,9 +59,9 @@ t.test('the example config with certificates: kdig +tls / +https, DDR, a DoT ups
   }
   const file = join(dir, 'dnsvakt.yaml')
   writeFileSync(file, text)
-  t.equal(spawnSync('node', [cli, 'check-config', file], { encoding: 'utf8' }).status, 0, 'check-config accepts it')
+  t.equal(spawnSync(process.execPath, [cli, 'check-config', file], { encoding: 'utf8' }).status, 0, 'check-config accepts it')
 
-  const child = spawn('node', [cli, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [cli, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => child.kill('SIGTERM'))
   let log = ''
   child.stdout.on('data', (c) => (log += c))
@@ -82,7 +82,7 @@ t.test('the example config with certificates: kdig +tls / +https, DDR, a DoT ups
   const recs = ddr.answers!.map((a) => parseSvcb((a as unknown as { data: Buffer }).data))
   t.same(recs.map((r) => [r.alpn, r.port, r.target]), [[['dot'], dot, 'dns.test'], [['h2'], doh, 'dns.test']], '_dns.resolver.arpa designates dnsvakt')
 
-  const nft = spawnSync('node', [cli, 'export-firewall', '--format', 'nftables', '--config', file], { encoding: 'utf8' })
+  const nft = spawnSync(process.execPath, [cli, 'export-firewall', '--format', 'nftables', '--config', file], { encoding: 'utf8' })
   t.equal(nft.status, 0, nft.stderr)
   const check = spawnSync('nft', ['-c', '-f', '-'], { input: nft.stdout, encoding: 'utf8' })
   t.equal(check.status, 0, check.stderr)
