@@ -1,6 +1,7 @@
 /** Config forms of encrypted DNS: tls:// and https:// upstreams, the tls section, listen.dot/doh. */
 import t from 'tap'
 import { validate } from '../../src/config/load-config.js'
+import { ddrServerName } from '../../src/config/encrypted-schema.js'
 
 const servers = (list: string[]) => validate({ upstream: { servers: list } }, 'test').upstream.servers
 const problems = (raw: unknown) => {
@@ -38,4 +39,13 @@ t.test('listen.dot/doh need the certificate; tls keys are checked', async (t) =>
   t.match(problems({ tls: { serverName: 'Not A Name' } }), [/tls.serverName/])
   t.match(problems({ tls: { certFile: 'a', bogus: 1 } }), [/tls/])
   t.same(validate({}, 'test').listen.dot, [], 'off by default')
+})
+
+t.test('ddrServerName: DDR designates only with a DoT or DoH listener, the certificate and tls.serverName', async (t) => {
+  const tls = { certFile: 'a.crt', keyFile: 'a.key', serverName: 'dns.kommune.no' }
+  t.equal(ddrServerName(validate({ listen: { dot: ['127.0.0.1:853'] }, tls }, 'test')), 'dns.kommune.no')
+  t.equal(ddrServerName(validate({ listen: { doh: ['127.0.0.1:443'] }, tls }, 'test')), 'dns.kommune.no')
+  t.equal(ddrServerName(validate({ tls }, 'test')), null, 'no encrypted listener: nothing to designate')
+  t.equal(ddrServerName(validate({ listen: { dot: ['127.0.0.1:853'] }, tls: { ...tls, serverName: null } }, 'test')), null, 'no name: no designation')
+  t.equal(ddrServerName(validate({}, 'test')), null, 'off by default')
 })
