@@ -17,6 +17,8 @@ Usage:
                                          check a blocklist folder (for its CI and pre-commit hook)
   dnsvakt accept-lists REV [--config FILE]
                                          let git sync serve one refused rollback/rewritten commit
+  dnsvakt export-firewall --format nftables|iptables|ip6tables|ipset|plain|json [--category X] [--dir LISTS] [--config FILE] [--output FILE]
+                                         the address ranges of the enforced categories, for the firewall
   dnsvakt --version | --help
 `
 

@@ -5,6 +5,8 @@
  * single-process mode). The host's engine supplies the facts.
  */
 import type { LoadedConfig } from '../config/load-config.js'
+import { ddrServerName } from '../config/encrypted-schema.js'
+import { firewallRoute } from '../firewall/feed-route.js'
 import { ClientClassifier } from '../policy/client-classifier.js'
 import { explain } from '../policy/explain.js'
 import type { AdminRoutes } from '../server/admin-http.js'
@@ -36,7 +38,8 @@ export function buildAdminRoutes(
     // Not ready again once stopping: load balancers drain before the listeners close.
     ready: () => !opts.stopping() && engine.ready(),
     reload: () => engine.reload('admin-api'),
-    explain: (name, client, type) => explain({ name, client, type, now: opts.now(), snapshot: engine.snapshot, classifier, mode: config.blocking.mode }),
+    explain: (name, client, type) => explain({ name, client, type, now: opts.now(), snapshot: engine.snapshot, classifier, mode: config.blocking.mode, ddrServerName: ddrServerName(config) }),
+    firewall: firewallRoute({ config, snapshot: () => engine.snapshot, now: opts.now, changedAt: (category) => engine.feedChangedAt?.(category) }),
     status: async () => statusBody(engine, await engine.workers(), opts.now()),
   }
 }

@@ -8,6 +8,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Explanation } from '../policy/explain.js'
+import { FIREWALL_PREFIX, type FirewallRoute } from '../firewall/feed-route.js'
 
 export interface AdminRoutes {
   /** The Prometheus exposition (one process's registry, or the cluster's aggregate). */
@@ -19,6 +20,8 @@ export interface AdminRoutes {
   explain(name: string, client: string, type: string): Explanation
   /** Answers 200 when ok, 422 when refused (by the host or by any worker). */
   reload(): Promise<{ ok: boolean }>
+  /** GET /v1/firewall/<category>.txt (firewall/feed-route.ts). */
+  readonly firewall?: FirewallRoute
   /** The bearer token for POST endpoints; null disables them (403). */
   readonly token: string | null
 }
@@ -56,6 +59,7 @@ export class AdminHttp {
 async function handle(req: IncomingMessage, res: ServerResponse, routes: AdminRoutes): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://admin')
   const route = `${req.method} ${url.pathname}`
+  if (routes.firewall && url.pathname.startsWith(FIREWALL_PREFIX)) return routes.firewall(req, res, url.pathname)
   switch (route) {
     case 'GET /healthz':
       return (routes.alive?.() ?? true) ? send(res, 200, { status: 'alive' }) : send(res, 503, { status: 'not serving' })
@@ -90,7 +94,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: AdminRo
       return send(res, result.ok ? 200 : 422, result)
     }
     default:
-      return send(res, 404, { error: `no route ${route}`, routes: ['/healthz', '/readyz', '/metrics', '/v1/status', '/v1/explain', 'POST /v1/reload'] })
+      return send(res, 404, { error: `no route ${route}`, routes: ['/healthz', '/readyz', '/metrics', '/v1/status', '/v1/explain', `${FIREWALL_PREFIX}<category>.txt`, 'POST /v1/reload'] })
   }
 }
 
