@@ -17,6 +17,7 @@ import type { Transport } from '../pipeline/transport.js'
 import { ArrayCounter, ArrayHistogram } from './array-metrics.js'
 import { type MetricFactory, metricFactory, OTHER, zeroed } from './metric-factory.js'
 import { edgeMetrics, type TcpClosed } from './edge-metrics.js'
+import { droppedLogLines } from './log-drops.js'
 import { policyMetrics } from './policy-metrics.js'
 import { type UpstreamFailure, type UpstreamIgnored, upstreamMetrics } from './upstream-metrics.js'
 
@@ -174,6 +175,10 @@ function serverMetrics(f: MetricFactory, opts: MetricsOptions): Pick<Metrics, 't
   const tcp = f.gauge('dnsvakt_tcp_connections', 'Open client TCP connections.')
   f.gauge('dnsvakt_build_info', 'Always 1; labels carry the dnsvakt and Node.js versions.', ['version', 'node'], 'max')
     .set({ version: opts.version ?? 'unknown', node: process.version }, 1)
+  f.counter('dnsvakt_log_dropped_lines_total', 'Log lines dropped because the log destination (stdout) did not keep up.', [], (c) => {
+    c.reset()
+    c.inc(droppedLogLines())
+  })
   if (opts.defaultMetrics ?? true) {
     collectDefaultMetrics({ register: f.registry, prefix: 'dnsvakt_' })
     // These three are gauges named *_total (promtool lint fails them); the
