@@ -12,7 +12,10 @@ import { type Inc, type MetricFactory, OTHER, zeroed } from './metric-factory.js
 
 const CAUGHT_BY: readonly CaughtBy[] = ['name', 'cname', 'ip']
 
-interface Cell { blocked: Inc[]; exempt: Inc; clients: Set<string>; known: boolean; shown: boolean }
+interface Cell { blocked: Inc[]; exempt: Inc; clients: Set<string>; known: boolean; shown: boolean; category: string; group: string }
+
+/** A client counted for the first time today in a series: its label values, pseudonym and the local day (start, ms). */
+export type NewClientToday = (category: string, group: string, pseudonym: string, dayStart: number) => void
 
 export interface LabelSets { groups?: readonly string[]; categories?: readonly string[] }
 
@@ -23,6 +26,12 @@ export interface PolicyMetrics {
   setLabelSets(sets: LabelSets): void
   /** Whether `category` has its own label value (else it is counted as `other`). */
   knowsCategory(category: string): boolean
+  /**
+   * Called for each pseudonym new to a series today: a cluster worker passes
+   * them to the primary, which holds the one distinct set of the host
+   * (observability/clients-today.ts).
+   */
+  onNewClientToday(hook: NewClientToday): void
 }
 
 export function policyMetrics(f: MetricFactory, labels: Required<LabelSets>, now: () => number, cap: number): PolicyMetrics {
@@ -56,7 +65,7 @@ export function policyMetrics(f: MetricFactory, labels: Required<LabelSets>, now
         const make = (m: typeof blocked, l: Record<string, string>): Inc => (known ? zeroed(m, l) : m.labels(l))
         row[g] = {
           blocked: CAUGHT_BY.map((caught_by) => make(blocked, { category, group, caught_by })),
-          exempt: make(exemptions, { category, group }), clients: new Set(), known, shown: false,
+          exempt: make(exemptions, { category, group }), clients: new Set(), known, shown: false, category, group,
         }
       })
     })
@@ -69,6 +78,7 @@ export function policyMetrics(f: MetricFactory, labels: Required<LabelSets>, now
   setLabelSets(labels)
   // Index 0 is always 'other' (addValues puts it first).
   const cell = (category: string, group: string): Cell => cells[catIdx.get(category) ?? 0]![groupIdx.get(group) ?? 0]!
+  let newClient: NewClientToday | null = null
 
   return {
     countBlocked(category, group, caughtBy, clientPseudonym) {
@@ -77,12 +87,14 @@ export function policyMetrics(f: MetricFactory, labels: Required<LabelSets>, now
       rollover(now())
       // Bounded memory: at most `cap` pseudonyms per series (measured ~57 B
       // each, so ~6 MB at the 100k default); past it the gauge reads the cap, "at least".
-      if (c.clients.size < cap) c.clients.add(clientPseudonym)
+      const size = c.clients.size
+      if (size < cap && c.clients.add(clientPseudonym).size > size) newClient?.(c.category, c.group, clientPseudonym, day.start)
       c.shown = true
     },
     countExemption(category, group) { cell(category, group).exempt.inc() },
     setExemptionsActive(n) { readExemptionsActive = typeof n === 'number' ? () => n : n },
     setLabelSets,
     knowsCategory: (category) => catIdx.has(category),
+    onNewClientToday(hook) { newClient = hook },
   }
 }
