@@ -58,12 +58,15 @@ export function buildAdminRoutes(
  * not of fields to hide: a field added to Explanation later stays hidden
  * until someone decides it is not personal data and names it here.
  */
-const PUBLIC_EXPLAIN_FIELDS = ['name', 'type', 'client', 'access', 'group', 'groupEnforces', 'listVersion', 'allowListEntry', 'matches', 'decision', 'answer'] as const
+const PUBLIC_EXPLAIN_FIELDS: readonly string[] = [
+  'name', 'type', 'client', 'access', 'group', 'groupEnforces', 'listVersion', 'allowListEntry', 'matches', 'decision', 'answerMode', 'answer', 'resolved',
+]
 export const WITHHELD = 'withheld: send the admin token (Authorization: Bearer) to see exemption ids, reasons and approvers'
 
 export function publicExplanation(e: Explanation): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const k of PUBLIC_EXPLAIN_FIELDS) out[k] = e[k]
+  const fields = e as unknown as Record<string, unknown>
+  for (const k of PUBLIC_EXPLAIN_FIELDS) if (fields[k] !== undefined) out[k] = fields[k]
   // The summary may name an exemption (its id, say): every exemption's own words are cut out of it.
   let summary = e.summary
   for (const x of e.exemptions) for (const v of [x.id, x.reason, x.approvedBy]) if (v) summary = summary.split(v).join('[withheld]')
