@@ -13,6 +13,8 @@
 import type { Logger } from 'pino'
 import type { LoadedConfig } from '../config/load-config.js'
 import { audit } from '../list-sync/audit.js'
+import { ddrServerName } from '../config/encrypted-schema.js'
+import { firewallRoute } from '../firewall/feed-route.js'
 import { ClientClassifier } from '../policy/client-classifier.js'
 import { explain, type Explanation } from '../policy/explain.js'
 import type { AdminCall, AdminRoutes } from '../server/admin-http.js'
@@ -45,9 +47,10 @@ export function buildAdminRoutes(
     ready: () => !opts.stopping() && engine.ready(),
     reload: () => engine.reload('admin-api'),
     explain: (name, client, type, privileged) => {
-      const e = explain({ name, client, type, now: opts.now(), snapshot: engine.snapshot, classifier, mode: config.blocking.mode })
+      const e = explain({ name, client, type, now: opts.now(), snapshot: engine.snapshot, classifier, mode: config.blocking.mode, ddrServerName: ddrServerName(config) })
       return privileged ? e : publicExplanation(e)
     },
+    firewall: firewallRoute({ config, snapshot: () => engine.snapshot, now: opts.now, changedAt: (category) => engine.feedChangedAt?.(category) }),
     status: async (privileged) => statusBody(engine, await engine.workers(), opts.now(), privileged),
     audit: (call: AdminCall) => audit(opts.log ?? null, 'admin-api', { ...call }, call.status >= 400),
   }

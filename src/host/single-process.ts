@@ -83,6 +83,7 @@ function gatewayEngine(gateway: Gateway): HostEngine & { readonly gateway: Gatew
     ready: () => true,
     alive: () => true,
     inFlight: () => gateway.handler.inFlight,
+    feedChangedAt: (category) => gateway.feedChanges.changedAt(category),
     stop: (graceMs) => gateway.close(graceMs),
   }
 }

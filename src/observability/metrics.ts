@@ -13,10 +13,10 @@
  */
 import { collectDefaultMetrics, type Registry } from 'prom-client'
 import { REPLY_SOURCES, type CaughtBy, type ReplySource } from '../pipeline/types.js'
-import type { Transport } from '../pipeline/transport.js'
+import { TRANSPORTS, type Transport } from '../pipeline/transport.js'
 import { ArrayCounter, ArrayHistogram } from './array-metrics.js'
 import { type MetricFactory, metricFactory, OTHER, zeroed } from './metric-factory.js'
-import { edgeMetrics, type TcpClosed } from './edge-metrics.js'
+import { type EdgeMetrics, edgeMetrics, type TcpClosed } from './edge-metrics.js'
 import { droppedLinesMetric } from './log-drops.js'
 import { type NewClientToday, policyMetrics } from './policy-metrics.js'
 import { type UpstreamFailure, type UpstreamIgnored, upstreamMetrics } from './upstream-metrics.js'
@@ -31,6 +31,7 @@ const QTYPE_NUMBERS = [1, 28, 5, 65, 15, 16, 12, 33, 2, 6, 64, 255]
 /** The qtype label for a type number: one of QTYPE_LABELS, 'other' for anything else. */
 export const qtypeLabel = (qtype: number): string => QTYPE_LABELS[QTYPE_NUMBERS.indexOf(qtype)] ?? 'other'
 
+const TRANSPORT_INDEX: Record<Transport, number> = { udp: 0, tcp: 1, dot: 2, doh: 3 }
 const RESULTS: readonly QueryResult[] = [...REPLY_SOURCES, 'dropped']
 // 20 us (a cached answer) to 3 s (a slow upstream plus retry).
 const ANSWER_BUCKETS = [0.00002, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3]
@@ -49,7 +50,7 @@ export interface MetricsOptions {
   distinctClientsCap?: number
 }
 
-export interface Metrics {
+export interface Metrics extends EdgeMetrics {
   readonly registry: Registry
   /** Once per query at the listener edge. `dropped`: no reply was sent (not observed in the histogram). */
   countQuery(transport: Transport, qtype: number, result: QueryResult, seconds: number): void
@@ -78,15 +79,6 @@ export interface Metrics {
   /** 1 while the last good lists are served because the list folder was refused at start. */
   setServingLastGood(serving: boolean): void
   tcpConnections(delta: number): void
-  /** A TCP connection refused at accept or cut by the listener (tcp-listener.ts TcpCloseReason). */
-  tcpClosed(reason: TcpClosed): void
-  /** A miss answered SERVFAIL because upstream.maxPending exchanges were in flight. */
-  upstreamOverload(): void
-  /** Read at scrape time for dnsvakt_upstream_pending and dnsvakt_rate_limit_clients. */
-  setUpstreamPending(read: () => number): void
-  setRateLimitClients(read: () => number): void
-  rateLimitEpisode(): void
-  rateLimitEviction(): void
   /** After a config reload: new groups/categories get their own children; old ones stay. */
   setLabelSets(sets: { groups?: readonly string[]; categories?: readonly string[] }): void
 }
@@ -113,7 +105,7 @@ export function createMetrics(registry: Registry, opts: MetricsOptions): Metrics
 function dnsMetrics(registry: Registry): Pick<Metrics, 'countQuery'> {
   // Cell index: ((transport * qtypes) + qtype) * results + result.
   const queries = new ArrayCounter('dnsvakt_dns_queries_total', 'DNS queries by transport, query type and how they were answered.',
-    (['udp', 'tcp'] as const).flatMap((transport) => QTYPE_LABELS.flatMap((qtype) => RESULTS.map((result) => ({ transport, qtype, result })))), registry)
+    TRANSPORTS.flatMap((transport) => QTYPE_LABELS.flatMap((qtype) => RESULTS.map((result) => ({ transport, qtype, result })))), registry)
   const answerSeconds = new ArrayHistogram('dnsvakt_dns_answer_duration_seconds', 'Time from arrival to reply sent, by result.', ANSWER_BUCKETS,
     REPLY_SOURCES.map((result) => ({ result })), registry)
   const resultIndex = new Map(RESULTS.map((r, i) => [r, i]))
@@ -124,7 +116,7 @@ function dnsMetrics(registry: Registry): Pick<Metrics, 'countQuery'> {
     countQuery(transport, qtype, result, seconds) {
       const r = resultIndex.get(result) ?? 0
       const q = qtype < 256 ? qtypeIndex[qtype]! : QTYPE_LABELS.length - 1
-      queries.cells[((transport === 'tcp' ? QTYPE_LABELS.length : 0) + q) * RESULTS.length + r]++
+      queries.cells[(TRANSPORT_INDEX[transport] * QTYPE_LABELS.length + q) * RESULTS.length + r]++
       if (r < REPLY_SOURCES.length) answerSeconds.observe(r, seconds)
     },
   }

@@ -3,14 +3,14 @@
  * Every field is set in the constructor so all Query objects share one V8
  * hidden class; later stages only fill in `group` and read the rest.
  */
-import type { PolicySnapshot } from '../lists/policy-snapshot.js'
-import type { ClientInfo } from '../policy/client-classifier.js'
+import type { ClientInfo } from './client-info.js'
+import type { PolicyView } from './policy-view.js'
 import type { Transport } from './transport.js'
 
 export class Query {
   /** The lists current when the query arrived: checks before and after the upstream await agree. Set by the listener edge. */
-  snapshot: PolicySnapshot = null as unknown as PolicySnapshot
-  /** Access, group and exemptions of the client (acl stage). */
+  snapshot: PolicyView = null as unknown as PolicyView
+  /** Group, enforced categories and exemptions of the client (client-group stage). */
   client: ClientInfo | null = null
   /** Client group name (client-group stage; '' until then). */
   group = ''

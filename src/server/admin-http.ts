@@ -11,6 +11,7 @@
  */
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { FIREWALL_PREFIX, type FirewallRoute } from '../firewall/feed-route.js'
 
 /** What a request's Authorization header proved: no header, the admin token, or something else. */
 export type TokenState = 'none' | 'valid' | 'invalid'
@@ -38,6 +39,8 @@ export interface AdminRoutes {
   explain(name: string, client: string, type: string, privileged: boolean): unknown
   /** Answers 200 when ok, 422 when refused (by the host or by any worker). */
   reload(): Promise<{ ok: boolean }>
+  /** GET /v1/firewall/<category>.txt (firewall/feed-route.ts). */
+  readonly firewall?: FirewallRoute
   /** The bearer token for POST endpoints; null disables them (403). */
   readonly token: string | null
   /** Called once per audited call, when its answer has been sent. */
@@ -89,6 +92,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: AdminRo
   const route = `${req.method} ${url.pathname}`
   const token = tokenState(req.headers.authorization, routes.token)
   if (url.pathname.startsWith('/v1/') && token !== 'valid' && (token === 'invalid' || req.method === 'POST')) return refuseToken(res, routes)
+  if (routes.firewall && url.pathname.startsWith(FIREWALL_PREFIX)) return routes.firewall(req, res, url.pathname)
   switch (route) {
     case 'GET /healthz':
       return (routes.alive?.() ?? true) ? send(res, 200, { status: 'alive' }) : send(res, 503, { status: 'not serving' })
@@ -118,7 +122,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: AdminRo
       return send(res, result.ok ? 200 : 422, result)
     }
     default:
-      return send(res, 404, { error: `no route ${route}`, routes: ['/healthz', '/readyz', '/metrics', '/v1/status', '/v1/explain', 'POST /v1/reload'] })
+      return send(res, 404, { error: `no route ${route}`, routes: ['/healthz', '/readyz', '/metrics', '/v1/status', '/v1/explain', `${FIREWALL_PREFIX}<category>.txt`, 'POST /v1/reload'] })
   }
 }
 

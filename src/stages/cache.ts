@@ -28,7 +28,8 @@ const NO_REACHABLE = makeEde(EDE.NO_REACHABLE_AUTHORITY)
 
 export class CacheStage implements Stage {
   readonly name = 'cache' as const
-  private readonly inflight = new Map<string, Promise<Reply>>()
+  /** One upstream exchange per key; its waiters render the stored entry (or the reply) for themselves. */
+  private readonly inflight = new Map<string, Promise<Shared>>()
 
   constructor(
     private readonly cache: AnswerCache,
@@ -41,7 +42,7 @@ export class CacheStage implements Stage {
     const hit = this.cache.get(key, now)
     if (hit !== undefined && now < hit.expiresAt) {
       this.opts.onHit?.()
-      return { kind: 'answer', wire: renderEntry(hit, q, now), source: 'cached', entry: hit }
+      return { kind: 'answer', wire: renderEntry(hit, q, now), source: 'cached', answer: hit.answer }
     }
     this.opts.onMiss?.()
     let shared = this.inflight.get(key)
@@ -53,28 +54,25 @@ export class CacheStage implements Stage {
   }
 
   /** One upstream exchange for every query waiting on `key`; stores the answer if it may be cached. */
-  private async fetch(q: Query, key: string, next: Next): Promise<Reply> {
+  private async fetch(q: Query, key: string, next: Next): Promise<Shared> {
     try {
       const r = await next(q)
-      if (r.kind === 'answer' && r.entry !== undefined) {
-        const { entry } = this.cache.store(key, r.entry.answer, this.opts.now())
-        return { ...r, entry }
-      }
-      return r
+      if (r.kind === 'answer' && r.answer !== undefined) return { r, entry: this.cache.store(key, r.answer, this.opts.now()).entry }
+      return { r, entry: undefined }
     } finally {
       this.inflight.delete(key)
     }
   }
 
   /** The shared result, rendered for this query (its own ID, question case and EDNS). */
-  private answerFor(q: Query, key: string, r: Reply): Reply {
+  private answerFor(q: Query, key: string, { r, entry }: Shared): Reply {
     const now = this.opts.now()
-    if (r.kind === 'answer' && r.entry !== undefined) return rendered(r, r.entry, q, now)
+    if (r.kind === 'answer' && entry !== undefined) return rendered(r, entry, q, now)
     if (r.source === 'servfail' && this.opts.serveStale) {
       const stale = this.cache.get(key, now)
       if (stale !== undefined) {
         this.opts.onStale?.()
-        return { kind: 'answer', wire: renderEntry(stale, q, now, this.opts.staleAnswerTtl, STALE), source: 'stale', entry: stale }
+        return { kind: 'answer', wire: renderEntry(stale, q, now, this.opts.staleAnswerTtl, STALE), source: 'stale', answer: stale.answer }
       }
     }
     if (r.kind === 'drop') return r
@@ -85,5 +83,11 @@ export class CacheStage implements Stage {
 }
 
 function rendered(r: AnswerReply, entry: CacheEntry, q: Query, now: number): AnswerReply {
-  return { kind: 'answer', wire: renderEntry(entry, q, now), source: r.source, entry }
+  return { kind: 'answer', wire: renderEntry(entry, q, now), source: r.source, answer: entry.answer }
+}
+
+/** What a coalesced miss hands its waiters: the reply below, and the entry made from its answer. */
+interface Shared {
+  readonly r: Reply
+  readonly entry: CacheEntry | undefined
 }

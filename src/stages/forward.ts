@@ -54,7 +54,7 @@ export class ForwardStage implements Stage {
       const answer = readAnswer(wire)
       if (answer.rcode === RCODE.SERVFAIL) return servfail(q)
       const entry = new CacheEntry(answer, this.now(), this.now(), this.now())
-      return { kind: 'answer', wire: renderEntry(entry, q, this.now()), source: 'forwarded', entry }
+      return { kind: 'answer', wire: renderEntry(entry, q, this.now()), source: 'forwarded', answer }
     } catch (e) {
       this.onError?.(q, e)
       return servfail(q)

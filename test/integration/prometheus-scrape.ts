@@ -13,6 +13,7 @@ import { AdminHttp } from '../../src/server/admin-http.js'
 import { udpAsk } from '../fixtures/dns-client.js'
 import { dashboardExprs } from '../fixtures/dashboard-exprs.js'
 import { startHarness } from '../fixtures/gateway-harness.js'
+import { makeCert } from '../fixtures/test-certs.js'
 import { requireTool } from '../fixtures/tool.js'
 
 const freePort = () =>
@@ -32,7 +33,9 @@ t.test('Prometheus scrapes the gateway; every dashboard query returns data', asy
   requireTool('prometheus')
   const exemptions = `exemptions:\n  - id: RA-1\n    client: 127.0.0.1/32\n    categories: [telegram]\n    reason: test\n    approvedBy: iso\n    expires: "2099-01-01T00:00:00Z"\n`
   // Real time here: Prometheus stamps samples with its own clock.
-  const h = await startHarness({ blocking: { exemptions: { maxDuration: '36500d' } } })
+  // A DoT listener too, so the encrypted-DNS panels have data.
+  const cert = makeCert()
+  const h = await startHarness({ blocking: { exemptions: { maxDuration: '36500d' } }, listen: { dns: ['127.0.0.1:0'], admin: '', dot: ['127.0.0.1:0'] }, tls: { certFile: cert.certFile, keyFile: cert.keyFile } })
   t.teardown(() => h.close())
   h.clock.ms = Date.now()
   writeFileSync(join(h.dir, 'exemptions.yaml'), exemptions)

@@ -103,7 +103,7 @@ function withOptions(opts: Partial<ConstructorParameters<typeof RateLimitStage>[
   const next: Next = () => FORWARDED
   const ask = (address: string, now: number, group = 'default') => {
     const q = makeQuery({ id: 1, name: 'example.com' }, { address, now, transport: 'udp' })
-    q.client = { allowed: true, group, enforced: 0, exemptions: [] }
+    q.client = { group, enforced: 0, exemptions: [] }
     return stage.handle(q, next) === FORWARDED
   }
   const count = (address: string, now: number, n: number, group?: string) => Array.from({ length: n }, () => ask(address, now, group)).filter(Boolean).length
