@@ -25,6 +25,9 @@ export interface AdminCall {
   readonly remote: string
 }
 
+/** Reads that show personal data only with the token. */
+const DETAIL_ROUTES = new Set(['GET /v1/status', 'GET /v1/explain'])
+
 /** Health probes and the Prometheus scrape: frequent, carry no personal data, not audited. */
 const NOT_AUDITED = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics'])
 
@@ -91,7 +94,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: AdminRo
   const url = new URL(req.url ?? '/', 'http://admin')
   const route = `${req.method} ${url.pathname}`
   const token = tokenState(req.headers.authorization, routes.token)
-  if (url.pathname.startsWith('/v1/') && token !== 'valid' && (token === 'invalid' || req.method === 'POST')) return refuseToken(res, routes)
+  // The reload needs the token; the reads with personal data refuse a wrong one rather than answer with less.
+  if (token !== 'valid' && (route === 'POST /v1/reload' || (token === 'invalid' && DETAIL_ROUTES.has(route)))) return refuseToken(res, routes)
   if (routes.firewall && url.pathname.startsWith(FIREWALL_PREFIX)) return routes.firewall(req, res, url.pathname)
   switch (route) {
     case 'GET /healthz':
