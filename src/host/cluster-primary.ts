@@ -18,6 +18,7 @@ import { snapshotToData } from '../lists/snapshot-data.js'
 import { ClientsToday } from '../observability/clients-today.js'
 import { droppedLinesMetric } from '../observability/log-drops.js'
 import { metricFactory } from '../observability/metric-factory.js'
+import { BLOCKED_CLIENTS_TODAY, BLOCKED_CLIENTS_TODAY_HELP } from '../observability/policy-metrics.js'
 import type { HostEngine, HostReloadResult } from './host-engine.js'
 import type { PseudonymSecret } from './pseudonym-secret.js'
 import { startHost } from './service-host.js'
@@ -35,7 +36,7 @@ async function startWorkers(loaded: LoadedConfig, log: Logger, count: number, se
   const lists = () => snapshotToData(store.snapshot).data
   const own = new Registry()
   const clientsToday = new ClientsToday(Date.now)
-  clientsToday.register(own)
+  clientsToday.register(own, BLOCKED_CLIENTS_TODAY, BLOCKED_CLIENTS_TODAY_HELP, ['category', 'group'])
   droppedLinesMetric(metricFactory(own))
   const pool = new WorkerPool(count, log, {
     clientsToday: (batch) => clientsToday.add(batch),

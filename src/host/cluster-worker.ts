@@ -96,18 +96,18 @@ const CLIENTS_BATCH_MAX = 1000
 /** Pseudonyms new to this worker today, to the primary in batches (observability/clients-today.ts). */
 function reportClientsToday(metrics: Metrics, send: (m: ToPrimary) => void): void {
   let dayStart = 0
-  let clients: Array<[string, string, string]> = []
+  let clients: Array<[string, readonly string[], string]> = []
   const flush = () => {
     if (clients.length > 0) send({ type: 'dnsvakt:clients-today', batch: { dayStart, clients } })
     clients = []
   }
   setInterval(flush, CLIENTS_BATCH_MS).unref()
-  metrics.onNewClientToday((category, group, pseudonym, day) => {
+  metrics.newClients.listen((gauge, labels, pseudonym, day) => {
     if (day !== dayStart) {
       flush()
       dayStart = day
     }
-    clients.push([category, group, pseudonym])
+    clients.push([gauge, labels, pseudonym])
     if (clients.length >= CLIENTS_BATCH_MAX) flush()
   })
 }

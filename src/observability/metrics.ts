@@ -18,7 +18,8 @@ import { ArrayCounter, ArrayHistogram } from './array-metrics.js'
 import { type MetricFactory, metricFactory, OTHER, zeroed } from './metric-factory.js'
 import { type EdgeMetrics, edgeMetrics, type TcpClosed } from './edge-metrics.js'
 import { droppedLinesMetric } from './log-drops.js'
-import { type NewClientToday, policyMetrics } from './policy-metrics.js'
+import type { NewClientsFeed } from './new-clients-feed.js'
+import { policyMetrics } from './policy-metrics.js'
 import { type UpstreamFailure, type UpstreamIgnored, upstreamMetrics } from './upstream-metrics.js'
 
 export type { TcpClosed, UpstreamFailure, UpstreamIgnored }
@@ -57,8 +58,8 @@ export interface Metrics extends EdgeMetrics {
   /** A blocked answer; the pseudonym (never an address) feeds the distinct-clients-today gauge. */
   countBlocked(category: string, group: string, caughtBy: CaughtBy, clientPseudonym: string): void
   countExemption(category: string, group: string): void
-  /** Each pseudonym new to a (category, group) series today (see policy-metrics.ts). */
-  onNewClientToday(hook: NewClientToday): void
+  /** Each pseudonym new to a distinct-clients series today (policy-metrics.ts; a cluster worker listens). */
+  readonly newClients: NewClientsFeed
   /** A count, or a function read at scrape time (exemptions expire by themselves, without a reload). */
   setExemptionsActive(n: number | (() => number)): void
   cacheHit(): void
