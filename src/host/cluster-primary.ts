@@ -15,6 +15,7 @@ import type { LoadedConfig } from '../config/load-config.js'
 import { listOptionsFor } from '../lists/load-lists.js'
 import { PolicyStore } from '../lists/policy-store.js'
 import { snapshotToData } from '../lists/snapshot-data.js'
+import { BYPASS_CLIENTS_TODAY, BYPASS_CLIENTS_TODAY_HELP } from '../observability/bypass-telemetry.js'
 import { ClientsToday } from '../observability/clients-today.js'
 import { droppedLinesMetric } from '../observability/log-drops.js'
 import { metricFactory } from '../observability/metric-factory.js'
@@ -37,6 +38,7 @@ async function startWorkers(loaded: LoadedConfig, log: Logger, count: number, se
   const own = new Registry()
   const clientsToday = new ClientsToday(Date.now)
   clientsToday.register(own, BLOCKED_CLIENTS_TODAY, BLOCKED_CLIENTS_TODAY_HELP, ['category', 'group'])
+  clientsToday.register(own, BYPASS_CLIENTS_TODAY, BYPASS_CLIENTS_TODAY_HELP, ['group'])
   droppedLinesMetric(metricFactory(own))
   const pool = new WorkerPool(count, log, {
     clientsToday: (batch) => clientsToday.add(batch),

@@ -55,8 +55,14 @@ t.test('workers: 2, ten clients blocked: the gauge reads exactly ten', async (t)
   for (const c of clients) for (let i = 0; i < 3; i++) t.equal(await tcpFrom(c, cli.dnsPort, 'tiktok.com'), 'NXDOMAIN')
   await new Promise((r) => setTimeout(r, 2500))
   t.equal(await gauge(cli.admin), 10, 'a client blocked again is not counted again')
+  // The bypass family is counted the same way: ten clients asking a DoH provider's name.
+  for (const c of clients) t.equal(await tcpFrom(c, cli.dnsPort, 'dns.google'), 'NXDOMAIN')
+  const bypass = async () => Number(/dnsvakt_policy_bypass_clients_today\{group="default"\} (\d+)/.exec(await (await fetch(`${cli.admin}/metrics`)).text())?.[1])
+  t.ok(await until(async () => (await bypass()) === 10, 10_000), 'ten distinct clients tried a bypass')
   const blocked = /dnsvakt_policy_blocked_total\{category="tiktok",group="default",caught_by="name"\} (\d+)/.exec(await (await fetch(`${cli.admin}/metrics`)).text())
   t.equal(Number(blocked?.[1]), 40, 'the counters still sum over the workers')
+  await new Promise((r) => setTimeout(r, 1500))
+  t.equal(await bypass(), 10, 'and stays ten')
 })
 
 t.test('workers: 2, one client over its limit: about the configured rate, not twice it', async (t) => {
