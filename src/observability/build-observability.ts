@@ -59,7 +59,7 @@ export function buildObservability(section: Config['log'], labels: LabelSets, de
   const pseudonyms = new ClientPseudonymizer({ mode: section.clientAddress, now, secret: deps.pseudonymSecret })
   const decisions = new DecisionLog(deps.decisionLogger ?? logger, { pseudonymizer: pseudonyms, queries: section.queries })
   const own = deps.tlsServerName ?? null
-  const bypass = new BypassTelemetry(metrics.registry, { groups: [...new Set([...labels.groups, 'default'])], ownDdrName: own === null ? null : `_dns.${own}`, now })
+  const bypass = new BypassTelemetry(metrics.registry, { groups: [...new Set([...labels.groups, 'default'])], ownDdrName: own === null ? null : `_dns.${own}`, now, newClients: metrics.newClients })
   return {
     metrics,
     observer: (listVersion) => new EdgeObserver(metrics, decisions, pseudonyms, listVersion, logger, bypass),

@@ -17,6 +17,7 @@ import { TYPE } from '../dns/constants.js'
 import type { Query } from '../pipeline/query.js'
 import type { Reply } from '../pipeline/types.js'
 import { localDay, type LocalDay } from './client-pseudonym.js'
+import type { NewClientsFeed } from './new-clients-feed.js'
 
 export const BYPASS_KINDS = ['firefox-canary', 'ddr-other-resolver', 'doh-provider', 'icloud-relay'] as const
 export type BypassKind = (typeof BYPASS_KINDS)[number]
@@ -25,6 +26,8 @@ const CANARY = 'use-application-dns.net'
 const RELAY = ['mask.icloud.com', 'mask-h2.icloud.com', 'mask-canary.icloud.com', 'mask-api.icloud.com']
 const DDR_OTHER = /^(?:_\d+\.)?_dns\.(.+)$/
 const OTHER = 'other'
+export const BYPASS_CLIENTS_TODAY = 'dnsvakt_policy_bypass_clients_today'
+export const BYPASS_CLIENTS_TODAY_HELP = 'Distinct clients per group that attempted a bypass (other than the Firefox canary) since local midnight (capped per series).'
 
 export interface BypassOptions {
   readonly groups: readonly string[]
@@ -33,6 +36,8 @@ export interface BypassOptions {
   readonly now?: () => number
   /** Pseudonyms kept per group per day at most (memory bound; the gauge then reads "at least"). */
   readonly distinctCap?: number
+  /** Where a pseudonym new to a group today is announced (a cluster worker passes it to the primary: clients-today.ts). */
+  readonly newClients?: NewClientsFeed
 }
 
 const under = (name: string, suffix: string) => name === suffix || (name.endsWith(suffix) && name.charCodeAt(name.length - suffix.length - 1) === 0x2e)
@@ -59,17 +64,19 @@ export class BypassTelemetry {
   private readonly now: () => number
   private readonly cap: number
   private readonly ownDdrName: string | null
+  private readonly newClients: NewClientsFeed | undefined
   private day: LocalDay
 
   constructor(registry: Registry, opts: BypassOptions) {
     this.now = opts.now ?? Date.now
     this.cap = opts.distinctCap ?? 100_000
     this.ownDdrName = opts.ownDdrName ?? null
+    this.newClients = opts.newClients
     this.day = localDay(this.now())
     this.attempts = new Counter({ name: 'dnsvakt_policy_bypass_attempts_total', help: 'Attempts to get around the gateway, by client group and kind (no client label).', labelNames: ['group', 'kind'], registers: [registry] })
     const self = this
     new Gauge({
-      name: 'dnsvakt_policy_bypass_clients_today', help: 'Distinct clients per group that attempted a bypass (other than the Firefox canary) since local midnight (capped per series).',
+      name: BYPASS_CLIENTS_TODAY, help: BYPASS_CLIENTS_TODAY_HELP,
       labelNames: ['group'], registers: [registry], aggregator: 'max',
       collect() {
         self.rollover()
@@ -99,7 +106,10 @@ export class BypassTelemetry {
     this.rollover()
     let set = this.clients.get(group)
     if (set === undefined) this.clients.set(group, (set = new Set()))
-    if (set.size < this.cap) set.add(pseudonyms.pseudonymForCounting(q.clientAddress))
+    const size = set.size
+    if (size >= this.cap) return
+    const pseudonym = pseudonyms.pseudonymForCounting(q.clientAddress)
+    if (set.add(pseudonym).size > size) this.newClients?.emit(BYPASS_CLIENTS_TODAY, [group], pseudonym, this.day.start)
   }
 
   private rollover(): void {

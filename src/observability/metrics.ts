@@ -17,6 +17,8 @@ import { TRANSPORTS, type Transport } from '../pipeline/transport.js'
 import { ArrayCounter, ArrayHistogram } from './array-metrics.js'
 import { type MetricFactory, metricFactory, OTHER, zeroed } from './metric-factory.js'
 import { type EdgeMetrics, edgeMetrics, type TcpClosed } from './edge-metrics.js'
+import { droppedLinesMetric } from './log-drops.js'
+import type { NewClientsFeed } from './new-clients-feed.js'
 import { policyMetrics } from './policy-metrics.js'
 import { type UpstreamFailure, type UpstreamIgnored, upstreamMetrics } from './upstream-metrics.js'
 
@@ -56,6 +58,8 @@ export interface Metrics extends EdgeMetrics {
   /** A blocked answer; the pseudonym (never an address) feeds the distinct-clients-today gauge. */
   countBlocked(category: string, group: string, caughtBy: CaughtBy, clientPseudonym: string): void
   countExemption(category: string, group: string): void
+  /** Each pseudonym new to a distinct-clients series today (policy-metrics.ts; a cluster worker listens). */
+  readonly newClients: NewClientsFeed
   /** A count, or a function read at scrape time (exemptions expire by themselves, without a reload). */
   setExemptionsActive(n: number | (() => number)): void
   cacheHit(): void
@@ -166,6 +170,7 @@ function serverMetrics(f: MetricFactory, opts: MetricsOptions): Pick<Metrics, 't
   const tcp = f.gauge('dnsvakt_tcp_connections', 'Open client TCP connections.')
   f.gauge('dnsvakt_build_info', 'Always 1; labels carry the dnsvakt and Node.js versions.', ['version', 'node'], 'max')
     .set({ version: opts.version ?? 'unknown', node: process.version }, 1)
+  droppedLinesMetric(f)
   if (opts.defaultMetrics ?? true) {
     collectDefaultMetrics({ register: f.registry, prefix: 'dnsvakt_' })
     // These three are gauges named *_total (promtool lint fails them); the
