@@ -10,6 +10,7 @@ import { runExplain } from './commands/explain-command.js'
 import { runHelp, runVersion, usageError } from './commands/help-command.js'
 import { runLintLists } from './commands/lint-lists-command.js'
 import { runSimulate } from './commands/simulate-command.js'
+import { runExportFirewall } from './commands/export-firewall-command.js'
 import { runAcceptLists } from './commands/accept-lists-command.js'
 import { type CommandIo, KEEP_RUNNING, PROCESS_IO } from './commands/options.js'
 import { runServe } from './commands/serve-command.js'
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, (args: string[], io: CommandIo) => number | Promi
   'lint-lists': (args, io) => runLintLists(args, io.out),
   'accept-lists': (args, io) => runAcceptLists(args, io.out),
   simulate: (args, io) => runSimulate(args, io.out),
+  'export-firewall': runExportFirewall,
 }
 
 async function main(argv: string[], io: CommandIo): Promise<number> {

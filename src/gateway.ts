@@ -20,6 +20,11 @@ import type { Metrics, TcpClosed } from './observability/metrics.js'
 import { ClientClassifier } from './policy/client-classifier.js'
 import { reportLists } from './observability/report-lists.js'
 import { type BoundDns, bindListeners } from './server/bind-listeners.js'
+import { startEncryptedListeners } from './server/encrypted-listeners.js'
+import type { DdrEndpoint } from './dns/build-ddr-reply.js'
+import { DdrDesignation } from './policy/ddr-designation.js'
+import { FeedChangeTracker } from './firewall/feed-metric.js'
+import { createEncryptedMetrics } from './observability/encrypted-metrics.js'
 import { QueryHandler } from './server/query-handler.js'
 import { buildStages } from './stages/build-stages.js'
 import { allUpstreams, buildPools, poolHooks, resolveUpstreams, upstreamLabels } from './upstream/build-pools.js'
@@ -45,11 +50,15 @@ export interface GatewayDeps {
 
 export interface Gateway {
   readonly dns: readonly BoundDns[]
+  /** DoT/DoH as bound (listen.dot, listen.doh; empty when off). */
+  readonly encrypted: readonly DdrEndpoint[]
   readonly store: PolicyStore
   readonly metrics: Metrics
   readonly pools: readonly UpstreamPool[]
   readonly cache: AnswerCache | null
   readonly handler: QueryHandler
+  /** When each category's firewall feed (its address ranges) last changed. */
+  readonly feedChanges: FeedChangeTracker
   readonly config: LoadedConfig
   /** The candidate list version evaluated in shadow (blocking.candidate), or null. */
   readonly candidate: CandidateShadow | null
@@ -73,7 +82,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
 
   const shadowPairs = Object.entries(config.groups).flatMap(([group, g]) => (g.shadow ?? []).map((category) => ({ category, group })))
   const labels = { upstreams: upstreamLabels(upstreams), groups: Object.keys(config.groups), categories: store.snapshot.categories.map((c) => c.name), shadowPairs }
-  const { metrics, observer, clientForLog } = buildObservability(config.log, labels, { ...deps, now, version: VERSION })
+  const { metrics, observer, clientForLog } = buildObservability(config.log, labels, { ...deps, now, version: VERSION, tlsServerName: config.tls.serverName })
   // One bound on upstream exchanges in flight across every pool (upstream/pending-budget.ts).
   const budget = new PendingBudget(config.upstream.maxPending, () => metrics.upstreamOverload())
   metrics.setUpstreamPending(() => budget.current)
@@ -88,27 +97,33 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
       log.warn({ event: 'rate-limited', client: clientForLog(address), group, dropped }, 'client over its rate limit; its queries are dropped (UDP) or refused (TCP)'),
     tracked: (read: () => number) => metrics.setRateLimitClients(read),
   }
-  const chain = buildStages(config, { ...pools, cache, now, log, cacheEvents, rateLimitEvents })
+  // DDR (RFC 9462): designates the DoT/DoH listeners once they are bound (server/encrypted-listeners.ts).
+  const ddr = new DdrDesignation()
+  const chain = buildStages(config, { ...pools, cache, now, log, cacheEvents, rateLimitEvents, ddr })
   const candidate = buildCandidate(loaded, metrics, log, now, deps.listLoader)
   const handler = new QueryHandler(chain, () => store.snapshot, now, withCandidate(observer(() => store.snapshot.version), candidate), { udpMaxPayload: config.listen.udpMaxPayload })
-  reportLists(store, metrics, log, now)
+  const feedChanges = new FeedChangeTracker(metrics.registry)
+  reportLists(store, metrics, log, now, feedChanges)
   // Never throws: a candidate that fails to load is logged and evaluates nothing.
   await candidate?.load(store.snapshot)
 
   // access.allow at TCP accept: a client outside it is cut before it can hold a connection.
   const access = new ClientClassifier(config.access.allow, config.groups)
   const tcpEdge = { allowed: (address: string) => access.allows(address), onClosed: (reason: TcpClosed) => metrics.tcpClosed(reason) }
-  const listeners = await bindListeners(config.listen, handler, (d) => metrics.tcpConnections(d), tcpEdge).catch((e: unknown) => {
+  const encrypted = () => startEncryptedListeners(config, handler, () => createEncryptedMetrics(metrics.registry), log, { ddr, allowed: tcpEdge.allowed })
+  const listeners = await bindListeners(config.listen, handler, (d) => metrics.tcpConnections(d), tcpEdge, encrypted).catch((e: unknown) => {
     pools.close()
     throw e
   })
   return {
     dns: listeners.bound,
+    encrypted: listeners.encrypted,
     store,
     metrics,
     pools: pools.all,
     cache,
     handler,
+    feedChanges,
     config: loaded,
     candidate,
     async reload(trigger) {

@@ -6,6 +6,7 @@
  * a block through the answer (a CNAME or an address in a category's lists),
  * which the lists alone cannot show.
  */
+import { ddrServerName } from '../config/encrypted-schema.js'
 import { loadConfig } from '../config/load-config.js'
 import { listOptionsFor, loadLists } from '../lists/load-lists.js'
 import { ClientClassifier } from '../policy/client-classifier.js'
@@ -27,7 +28,7 @@ export async function runExplain(args: string[], io: CommandIo): Promise<number>
   const loaded = loadConfig(file)
   const snapshot = await loadLists(listOptionsFor(loaded, Date.now()))
   const classifier = new ClientClassifier(loaded.config.access.allow, loaded.config.groups)
-  const input = { name: args[0], client, type, now: Date.now(), snapshot, classifier, mode: loaded.config.blocking.mode }
+  const input = { name: args[0], client, type, now: Date.now(), snapshot, classifier, mode: loaded.config.blocking.mode, ddrServerName: ddrServerName(loaded.config) }
   let result
   if (resolve) {
     const upstream = buildUpstreamLookup(loaded.config.upstream)

@@ -19,6 +19,8 @@ Usage:
                                          let git sync serve one refused rollback/rewritten commit
   dnsvakt simulate NAMES --from REV --to REV --repo DIR | --from-dir A --to-dir B [--config FILE] [--protected FILE] [--json]
                                          what a list change would newly block and allow (exit 1: a protected name)
+  dnsvakt export-firewall --format nftables|iptables|ip6tables|ipset|plain|json [--category X] [--dir LISTS] [--config FILE] [--output FILE]
+                                         the address ranges of the enforced categories, for the firewall
   dnsvakt --version | --help
 `
 

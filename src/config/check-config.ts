@@ -7,6 +7,7 @@
  */
 import { networkInterfaces } from 'node:os'
 import { DnsvaktError } from '../errors.js'
+import { encryptedConfigProblems } from './encrypted-schema.js'
 import { formatHostPort, type HostPort } from './fields.js'
 import type { Config } from './schema.js'
 
@@ -20,6 +21,7 @@ export function crossFieldProblems(c: Config): string[] {
     problems.push('blocking.sinkhole: mode "sinkhole" needs blocking.sinkhole.ipv4 and/or ipv6, such as ipv4: 10.20.0.80')
   }
   if (c.cache.minTtl > c.cache.maxTtl) problems.push('cache.minTtl: must not exceed cache.maxTtl')
+  problems.push(...encryptedConfigProblems(c))
   const seen = new Map<string, string>()
   for (const [name, g] of Object.entries(c.groups)) {
     if (name === 'default' && g.networks.length > 0) {
@@ -75,7 +77,7 @@ export interface StartFacts {
 
 /** The checks that need the lists and the resolved upstreams. */
 export function startProblems(config: Config, facts: StartFacts): string[] {
-  return [...groupCategoryProblems(config.groups, facts.lists, facts.listDir), ...forwardingLoops(facts.upstreams, config.listen.dns), ...rateLimitGroupProblems(config)]
+  return [...groupCategoryProblems(config.groups, facts.lists, facts.listDir), ...forwardingLoops(facts.upstreams, [...config.listen.dns, ...config.listen.dot]), ...rateLimitGroupProblems(config)]
 }
 
 /** A rateLimit.groups entry must name a client group (a typo would silently leave the NAT'd group on the default limit). */

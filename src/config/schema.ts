@@ -11,6 +11,7 @@ import { isNetwork } from '../net/network-list.js'
 import { isNat64Prefix } from '../net/embedded-ipv4.js'
 import { parseAddress } from '../net/cidr.js'
 import { byteSize, count, duration, field, flag, given, type HostPort, listenAddress, oneOf, readHostPort, Refusal, text, textOrNull } from './fields.js'
+import { encryptedListen, encryptedUpstream, tlsSection } from './encrypted-schema.js'
 
 export { byteSize, duration, type HostPort }
 
@@ -30,9 +31,10 @@ const CATEGORY = field((v) =>
 )
 
 const upstreamServer = field((v) => {
-  const expected = `expected "resolv.conf", "IP:port", "[IPv6]:port" or "tcp://IP:port" such as "192.0.2.53:53", got ${given(v)}`
+  const expected = `expected "resolv.conf", "IP:port", "[IPv6]:port", "tcp://IP:port", "tls://IP:853#name" or "https://name/dns-query" such as "192.0.2.53:53", got ${given(v)}`
   if (v === 'resolv.conf') return { fromResolvConf: true as const }
   if (typeof v !== 'string') return new Refusal(expected)
+  if (/^(tls|https):\/\//.test(v)) return encryptedUpstream(v)
   const tcp = v.startsWith('tcp://')
   const parsed = readHostPort(tcp ? v.slice(6) : v.replace(/^udp:\/\//, ''), 53, 53)
   if (parsed instanceof Refusal) return new Refusal(`${expected} (${parsed.message.replace(/, got .*$/, '')})`)
@@ -105,6 +107,9 @@ const listen = z.strictObject({
   udpReceiveBuffer: byteSize.default(4 * 1024 * 1024),
   /** Largest UDP reply, whatever the client advertises (DNS Flag Day 2020: 1232); larger ones go out TC=1. */
   udpMaxPayload: count({ min: 512, max: 65535, example: 1232 }).default(1232),
+  /** DNS over TLS (RFC 7858) and DNS over HTTPS (RFC 8484) listeners; they need the tls section. */
+  dot: encryptedListen(853),
+  doh: encryptedListen(443),
 })
 
 /** Worker processes sharing the listeners (node:cluster): a number, or "auto" for one per core. 1 runs a single process. */
@@ -117,6 +122,8 @@ const workers = field((v) => {
 const upstream = z.strictObject({
   servers: list(upstreamServer, '["192.0.2.53:53", "tcp://192.0.2.54:53"]', 1).default([{ fromResolvConf: true as const }]),
   resolvConf: text('/etc/resolv.conf').default('/etc/resolv.conf'),
+  /** PEM CA bundle for tls:// and https:// upstreams; null: the system CAs. */
+  caFile: textOrNull('/etc/ssl/certs/kommune-ca.pem').default(null),
   strategy: oneOf(['sequential', 'round-robin']).default('sequential'),
   tryTimeout: positiveDuration.default(1000),
   deadline: positiveDuration.default(3000),
@@ -214,6 +221,7 @@ export const configSchema = z.strictObject({
   groups: z
     .record(z.string().regex(NAME, 'group names: lower-case letters, digits and "-", such as "staff-vpn"'), group)
     .default({ default: { networks: [], enforce: ['tiktok', 'telegram', 'doh-bypass'] } }),
+  tls: tlsSection,
   log: z
     .strictObject({
       level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

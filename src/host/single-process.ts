@@ -84,6 +84,7 @@ function gatewayEngine(gateway: Gateway): HostEngine & { readonly gateway: Gatew
     alive: () => true,
     inFlight: () => gateway.handler.inFlight,
     candidate: () => gateway.candidate?.summary() ?? null,
+    feedChangedAt: (category) => gateway.feedChanges.changedAt(category),
     stop: (graceMs) => gateway.close(graceMs),
   }
 }

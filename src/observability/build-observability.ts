@@ -7,6 +7,7 @@
 import type { Logger } from 'pino'
 import { Registry } from 'prom-client'
 import type { Config } from '../config/schema.js'
+import { BypassTelemetry } from './bypass-telemetry.js'
 import { ClientPseudonymizer } from './client-pseudonym.js'
 import { EdgeObserver } from './edge-observer.js'
 import { DecisionLog } from './logger.js'
@@ -28,6 +29,8 @@ export interface ObservabilityDeps {
   readonly version: string
   /** Client-pseudonym secret shared by the host's processes (host/pseudonym-secret.ts); random per process when absent. */
   readonly pseudonymSecret?: Buffer
+  /** tls.serverName: SVCB queries for `_dns.<it>` discover dnsvakt itself, not another resolver (bypass-telemetry.ts). */
+  readonly tlsServerName?: string | null
 }
 
 export interface LabelSets {
@@ -58,9 +61,11 @@ export function buildObservability(section: Config['log'], labels: LabelSets, de
   })
   const pseudonyms = new ClientPseudonymizer({ mode: section.clientAddress, now, secret: deps.pseudonymSecret })
   const decisions = new DecisionLog(deps.decisionLogger ?? logger, { pseudonymizer: pseudonyms, queries: section.queries })
+  const own = deps.tlsServerName ?? null
+  const bypass = new BypassTelemetry(metrics.registry, { groups: [...new Set([...labels.groups, 'default'])], ownDdrName: own === null ? null : `_dns.${own}`, now, newClients: metrics.newClients })
   return {
     metrics,
-    observer: (listVersion) => new EdgeObserver(metrics, decisions, pseudonyms, listVersion, logger),
+    observer: (listVersion) => new EdgeObserver(metrics, decisions, pseudonyms, listVersion, logger, bypass),
     clientForLog: (address) => pseudonyms.forLog(address),
   }
 }

@@ -13,6 +13,7 @@ import type { Transport } from '../pipeline/transport.js'
 import type { ClientPseudonymizer } from './client-pseudonym.js'
 import type { DecisionLog } from './logger.js'
 import { qtypeLabel, type Metrics } from './metrics.js'
+import type { BypassTelemetry } from './bypass-telemetry.js'
 
 export class EdgeObserver implements QueryObserver {
   constructor(
@@ -21,11 +22,13 @@ export class EdgeObserver implements QueryObserver {
     private readonly pseudonyms: ClientPseudonymizer,
     private readonly listVersion: () => string,
     private readonly log: Logger,
+    private readonly bypass?: BypassTelemetry,
   ) {}
 
   observe(q: Query | null, transport: Transport, source: ReplySource | 'dropped', reply: Reply | null, seconds: number): void {
     this.metrics.countQuery(transport, q === null ? 0 : q.qtype, source, seconds)
     if (q === null || reply === null || reply.kind !== 'answer') return
+    this.bypass?.observe(q, reply, this.pseudonyms)
     if (q.wouldBlock !== null && reply.block === undefined) this.wouldBlock(q, q.wouldBlock)
     if (reply.block !== undefined) {
       this.metrics.countBlocked(reply.block.category, q.group, reply.block.caughtBy, this.pseudonyms.pseudonymForCounting(q.clientAddress))

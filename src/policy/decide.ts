@@ -7,6 +7,7 @@
  * integer (kind in the low 3 bits, the list hit above them).
  */
 import type { BlockMode } from '../dns/build-block-reply.js'
+import { TYPE } from '../dns/constants.js'
 import type { ClientInfo } from '../pipeline/client-info.js'
 import { hitBit, type PolicyView } from '../pipeline/policy-view.js'
 
@@ -17,7 +18,9 @@ import { hitBit, type PolicyView } from '../pipeline/policy-view.js'
  *   DoH off; any answer (even 0.0.0.0) leaves it on and bypasses the gateway.
  * - _dns.resolver.arpa: RFC 9462 discovery of designated encrypted resolvers.
  *   Forwarding it would hand clients the upstream's DoH server; NODATA says
- *   there is none.
+ *   there is none. With DoT/DoH serving and tls.serverName set, its SVCB
+ *   queries (and those for `_dns.<tls.serverName>`) get SVCB records
+ *   designating dnsvakt itself instead: see designatedName().
  */
 export const CANARY = 'use-application-dns.net'
 export const DDR = '_dns.resolver.arpa'
@@ -76,6 +79,16 @@ export function decide(view: PolicyView, name: string, enforced: number, exemptM
   if (lifted < 0) return PASS
   return make(view.allowed(name) ? ALLOW_LISTED : EXEMPTED, lifted)
 }
+
+/**
+ * DDR designation (RFC 9462 s4, RFC 9461 s4): with DoT/DoH serving and
+ * tls.serverName set (`ownName` is then `_dns.<tls.serverName>`, else ''),
+ * SVCB queries for `_dns.resolver.arpa` and for `ownName` are answered with
+ * records naming dnsvakt's own encrypted listeners (policy/ddr-designation.ts).
+ * Checked before decide(): the stage and explain both ask this.
+ */
+export const designatedName = (name: string, qtype: number, ownName: string): boolean =>
+  qtype === TYPE.SVCB && (name === DDR || (ownName !== '' && name === ownName))
 
 /** The answer a built-in decision gets. */
 export const builtinMode = (kind: DecisionKind): BlockMode => (kind === BUILTIN_DDR ? 'nodata' : 'nxdomain')

@@ -17,7 +17,8 @@ import { parseDomainList } from '../lists/parse-list-file.js'
 import type { BlockMode } from '../dns/build-block-reply.js'
 import { hitBit } from '../pipeline/policy-view.js'
 import { type ClientClassifier, unmapV4 } from './client-classifier.js'
-import { ALLOW_LISTED, BLOCKED, BUILTIN_NAMES, blockedMode, builtinMode, decide, decisionHit, decisionKind, EXEMPTED, exemptMaskAt, PASS } from './decide.js'
+import { TYPE } from '../dns/constants.js'
+import { ALLOW_LISTED, BLOCKED, BUILTIN_NAMES, blockedMode, builtinMode, decide, decisionHit, decisionKind, designatedName, EXEMPTED, exemptMaskAt, PASS } from './decide.js'
 
 export interface ListHit {
   readonly entry: string
@@ -59,8 +60,11 @@ export interface Explanation {
   /** What a shadow category of the group would block (the client gets the normal answer); null when none would, or the name is blocked anyway. */
   readonly wouldBlock: ShadowHit | null
   readonly decision: 'blocked' | 'allowed' | 'exempted' | 'refused' | 'builtin'
-  /** The answer dnsvakt gives itself (a block mode, or 'refused' outside access.allow); null when it is forwarded upstream. */
-  readonly answerMode: BlockMode | null
+  /**
+   * The answer dnsvakt gives itself (a block mode, 'refused' outside access.allow, 'ddr' for the SVCB
+   * records designating its own DoT/DoH); null when it is forwarded upstream.
+   */
+  readonly answerMode: BlockMode | 'ddr' | null
   readonly answer: string
   readonly summary: string
   /** Set by explainResolved (the --resolve flag): the name looked up, and what its answer holds that a category lists. */
@@ -82,6 +86,8 @@ export interface ExplainInput {
   readonly snapshot: PolicySnapshot
   readonly classifier: ClientClassifier
   readonly mode: BlockMode
+  /** DDR designation on (config/encrypted-schema.ts ddrServerName): tls.serverName, else null or absent. */
+  readonly ddrServerName?: string | null
 }
 
 type Facts = Omit<Explanation, 'access' | 'decision' | 'answerMode' | 'answer' | 'summary' | 'resolved' | 'groupShadows' | 'wouldBlock'>
@@ -113,6 +119,11 @@ function explainEnforced(input: ExplainInput): Omit<Explanation, 'groupShadows' 
   if (!input.classifier.allows(input.client)) {
     return { ...facts, access: 'refused', decision: 'refused', answerMode: 'refused', answer: 'REFUSED (EDE 18 Prohibited)', summary: `${input.client} is not in access.allow: every query is refused.` }
   }
+  const own = input.ddrServerName ? `_dns.${input.ddrServerName}` : ''
+  if (own !== '' && designatedName(name, qtypeOf(input.type), own)) {
+    const text = `SVCB records designating dnsvakt's own DoT/DoH as ${input.ddrServerName} (RFC 9462 DDR), for every client`
+    return { ...facts, access: 'allowed', decision: 'builtin', answerMode: 'ddr', answer: text, summary: `${name} is answered by dnsvakt itself: ${text}.` }
+  }
   const kind = decisionKind(d)
   const hitCategory = kind < ALLOW_LISTED ? '' : snap.categoryAt(hitBit(decisionHit(d))).name
   const enforcedHits = facts.matches.filter((m) => m.enforced).map((m) => m.category)
@@ -139,6 +150,12 @@ function explainEnforced(input: ExplainInput): Omit<Explanation, 'groupShadows' 
   }
   const note = facts.matches.length > 0 ? ` The name is listed in ${facts.matches.map((m) => `"${m.category}"`).join(', ')}, which group "${info.group}" does not enforce.` : ''
   return { ...facts, access: 'allowed', decision: 'allowed', answerMode: null, answer: 'forwarded upstream (answers are still inspected for blocked CNAMEs and addresses)', summary: `Not blocked by name for group "${info.group}".${note}` }
+}
+
+/** The type number of a --type / ?type= value ("SVCB", "svcb" or "64"); 0 when it is none we know. */
+function qtypeOf(type: string): number {
+  if (/^\d+$/.test(type)) return Number(type)
+  return (TYPE as Record<string, number>)[type.toUpperCase()] ?? 0
 }
 
 /** What the help desk sees besides the decision: where each entry is written, and the exemptions considered. */

@@ -15,6 +15,7 @@ import type { Next, Stage } from '../pipeline/types.js'
 import { BlockResponder } from '../policy/block-responder.js'
 import { ClientClassifier } from '../policy/client-classifier.js'
 import { EmbeddedIpv4 } from '../net/embedded-ipv4.js'
+import type { DdrDesignation } from '../policy/ddr-designation.js'
 import type { Exchanger, ZoneRoute } from './forward.js'
 import { AclStage } from './acl.js'
 import { CacheStage } from './cache.js'
@@ -38,6 +39,8 @@ export interface StageParts {
   readonly cacheEvents?: { onHit?(): void; onMiss?(): void; onStale?(): void }
   /** The rate limiter's metrics and throttled log line; `tracked` is handed its bucket count. */
   readonly rateLimitEvents?: Pick<RateLimitOptions, 'onLimited' | 'onEpisode' | 'onEvicted'> & { tracked?(read: () => number): void }
+  /** DDR: the policy stage answers the designation queries with it once DoT/DoH are bound. */
+  readonly ddr?: DdrDesignation
 }
 
 /** The block answers of `blocking.mode`, prepared once. */
@@ -61,7 +64,7 @@ export function buildStageList(config: StageConfig, parts: StageParts): Stage[] 
   const stages: Stage[] = [
     new AclStage(classifier),
     new ClientGroupStage(classifier),
-    new PolicyStage(responder),
+    new PolicyStage(responder, parts.ddr),
     new InspectAnswerStage(responder, new EmbeddedIpv4(config.blocking.nat64Prefixes)),
     new ForwardStage(parts.pool, parts.zonePools, parts.now, onForwardError),
   ]

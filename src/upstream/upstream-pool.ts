@@ -24,13 +24,18 @@ import { DnsvaktError, isDnsvaktError } from '../errors.js'
 import { FLAG, RCODE } from '../dns/constants.js'
 import type { PendingBudget } from './pending-budget.js'
 import { tcpExchange, type TcpExchangeOptions } from './tcp-exchange.js'
+import type { EncryptedTarget, PersistentExchanger } from './encrypted-target.js'
+import { encryptedExchanger } from './encrypted-upstream.js'
 import { type IgnoredReason, UdpExchanger, type UdpExchangeOptions, type UdpExchangerOptions } from './udp-exchange.js'
 
 /**
- * `address` is an IP literal (IPv6 may carry a %scope); protocol 'tcp' = tcp-only, default 'udp' (TCP after TC=1).
- * `randomizeCase` (default true): 0x20 letter case on the question; false for a resolver that does not echo it.
+ * `address` is an IP literal (IPv6 may carry a %scope; a DoH name for 'https'); protocol 'tcp' = tcp-only, default 'udp' (TCP after TC=1);
+ * 'tls'/'https' see encrypted-upstream.ts. `randomizeCase` (default true): 0x20 letter case on the question; false for a resolver
+ * that does not echo it (encrypted upstreams ignore it: nobody can spoof into a TLS session).
  */
-export interface Upstream { readonly address: string; readonly port: number; readonly protocol?: 'udp' | 'tcp'; readonly randomizeCase?: boolean }
+export interface Upstream extends EncryptedTarget {
+  readonly address: string; readonly port: number; readonly protocol?: 'udp' | 'tcp' | 'tls' | 'https'; readonly randomizeCase?: boolean
+}
 
 /** Defaults: sequential, tryTimeoutMs 1000, deadlineMs 3000, failuresBeforeDown 3, probeIntervalMs 5000. */
 export interface PoolOptions {
@@ -51,6 +56,8 @@ export interface PoolOptions {
   readonly budget?: PendingBudget
   /** UDP socket pool tuning. */
   readonly udp?: Pick<UdpExchangerOptions, 'sockets' | 'queriesPerSocket' | 'socketMaxAgeMs' | 'recvBufferSize'>
+  /** CA bundle for tls/https upstreams (default: the system CAs). */
+  readonly caFile?: string | null
 }
 
 export type FailureReason = 'timeout' | 'network' | 'servfail' | 'refused' | 'bad-reply'
@@ -74,14 +81,18 @@ export type UpstreamHealth = { upstream: string; up: boolean; consecutiveFailure
 export const UNMATCHED = 'unmatched'
 
 /** `address:port`, IPv6 as `[address]:port`. */
-export const upstreamLabel = (u: { address: string; port: number }): string =>
-  u.address.includes(':') ? `[${u.address}]:${u.port}` : `${u.address}:${u.port}`
+export const upstreamLabel = (u: { address: string; port: number; protocol?: string; path?: string }): string => {
+  const hostPort = u.address.includes(':') ? `[${u.address}]:${u.port}` : `${u.address}:${u.port}`
+  return u.protocol === 'tls' ? `tls://${hostPort}` : u.protocol === 'https' ? `https://${hostPort}${u.path ?? ''}` : hostPort
+}
 
 interface State {
   readonly target: Upstream
   readonly label: string
   readonly udpOpts: UdpExchangeOptions
   readonly tcpOpts: TcpExchangeOptions
+  /** DoT/DoH: the upstream's one reused connection. */
+  readonly encrypted: PersistentExchanger | null
   /** Health: consecutive failures; `nextProbeAt` (ms, `now`) matters while down. */
   failures: number; up: boolean; nextProbeAt: number; probing: boolean
 }
@@ -105,7 +116,7 @@ export class UpstreamPool {
   constructor(upstreams: readonly Upstream[], opts: PoolOptions = {}, private readonly hooks: PoolHooks = {}) {
     if (upstreams.length === 0) throw new DnsvaktError('DNSVAKT_ERR_CONFIG', 'an upstream pool needs at least one upstream')
     const problems = upstreams
-      .filter((u) => isIP(u.address) === 0 || !Number.isInteger(u.port) || u.port < 1 || u.port > 65535)
+      .filter((u) => (u.protocol !== 'https' && isIP(u.address) === 0) || !Number.isInteger(u.port) || u.port < 1 || u.port > 65535)
       .map((u) => `upstream ${upstreamLabel(u)}: expected an IP address and a port 1-65535`)
     if (problems.length > 0) throw new DnsvaktError('DNSVAKT_ERR_CONFIG', problems.join('; '), { problems })
     const tryTimeoutMs = opts.tryTimeoutMs ?? 1000
@@ -129,6 +140,7 @@ export class UpstreamPool {
         target, label, failures: 0, up: true, nextProbeAt: 0, probing: false,
         udpOpts: { timeoutMs: tryTimeoutMs, onIgnored, randomizeCase },
         tcpOpts: { timeoutMs: tryTimeoutMs, onIgnored, randomInt, localAddress, randomizeCase, signal: this.aborter.signal },
+        encrypted: encryptedExchanger(target, { caFile: opts.caFile, randomInt }),
       }
     })
   }
@@ -172,6 +184,7 @@ export class UpstreamPool {
     this.closed = true
     this.aborter.abort()
     this.udp.close()
+    for (const s of this.states) s.encrypted?.close()
   }
 
   private async run(query: Buffer, run: Run): Promise<ExchangeResult> {
@@ -227,7 +240,8 @@ export class UpstreamPool {
     const t0 = this.hrtime()
     let wire: Buffer
     try {
-      if (s.target.protocol === 'tcp') wire = await tcpExchange(query, s.target, s.tcpOpts)
+      if (s.encrypted !== null) wire = await s.encrypted.exchange(query, s.tcpOpts)
+      else if (s.target.protocol === 'tcp') wire = await tcpExchange(query, s.target, s.tcpOpts)
       else {
         wire = await this.udp.exchange(query, s.target, s.udpOpts)
         // TC: the answer did not fit; the whole one is only to be had over TCP (RFC 7766 s5).

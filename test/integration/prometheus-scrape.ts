@@ -13,6 +13,7 @@ import { AdminHttp } from '../../src/server/admin-http.js'
 import { udpAsk } from '../fixtures/dns-client.js'
 import { dashboardExprs } from '../fixtures/dashboard-exprs.js'
 import { SHIPPED_LISTS, startHarness } from '../fixtures/gateway-harness.js'
+import { makeCert } from '../fixtures/test-certs.js'
 import { requireTool } from '../fixtures/tool.js'
 
 const freePort = () =>
@@ -36,7 +37,9 @@ t.test('Prometheus scrapes the gateway; every dashboard query returns data', asy
   const lists = Object.fromEntries(readdirSync(SHIPPED_LISTS).filter((f) => f.endsWith('.txt') || f.endsWith('.yaml')).map((f) => [f, readFileSync(join(SHIPPED_LISTS, f), 'utf8')]))
   lists['gambling.txt'] = 'casino.example.test\n'
   const groups = { default: { enforce: ['tiktok', 'telegram', 'doh-bypass'], shadow: ['gambling'] } }
-  const h = await startHarness({ blocking: { exemptions: { maxDuration: '36500d' } }, groups }, lists)
+  // A DoT listener too, so the encrypted-DNS panels have data.
+  const cert = makeCert()
+  const h = await startHarness({ blocking: { exemptions: { maxDuration: '36500d' } }, groups, listen: { dns: ['127.0.0.1:0'], admin: '', dot: ['127.0.0.1:0'] }, tls: { certFile: cert.certFile, keyFile: cert.keyFile } }, lists)
   t.teardown(() => h.close())
   h.clock.ms = Date.now()
   writeFileSync(join(h.dir, 'exemptions.yaml'), exemptions)
