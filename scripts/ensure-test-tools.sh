@@ -25,6 +25,7 @@ TOOLS=(
   "nft:nftables"                    # export-firewall nftables output checked by nft -c
   "iptables-restore:iptables"       # export-firewall iptables output checked by --test
   "ip6tables-restore:iptables"      # ... and the ip6tables output
+  "mkfifo:coreutils"                # a log destination nobody reads (stuck stdout test)
 )
 
 # Tools in /usr/sbin (nft, iptables, unbound...) count only when they are on PATH, as tests run them by name.

@@ -16,7 +16,11 @@ import { audit } from '../list-sync/audit.js'
 import { ddrServerName } from '../config/encrypted-schema.js'
 import { firewallRoute } from '../firewall/feed-route.js'
 import { ClientClassifier } from '../policy/client-classifier.js'
-import { explain, type Explanation } from '../policy/explain.js'
+import { explain, type ExplainInput, type Explanation } from '../policy/explain.js'
+import { explainResolved } from '../policy/explain-resolved.js'
+import { EmbeddedIpv4 } from '../net/embedded-ipv4.js'
+import { buildUpstreamLookup } from '../stages/build-lookup.js'
+import type { Config } from '../config/schema.js'
 import type { AdminCall, AdminRoutes } from '../server/admin-http.js'
 import { VERSION } from '../version.js'
 import type { HostEngine } from './host-engine.js'
@@ -46,8 +50,9 @@ export function buildAdminRoutes(
     // Not ready again once stopping: load balancers drain before the listeners close.
     ready: () => !opts.stopping() && engine.ready(),
     reload: () => engine.reload('admin-api'),
-    explain: (name, client, type, privileged) => {
-      const e = explain({ name, client, type, now: opts.now(), snapshot: engine.snapshot, classifier, mode: config.blocking.mode, ddrServerName: ddrServerName(config) })
+    explain: async (name, client, type, privileged, resolve) => {
+      const input = { name, client, type, now: opts.now(), snapshot: engine.snapshot, classifier, mode: config.blocking.mode, ddrServerName: ddrServerName(config) }
+      const e = resolve ? await explainThroughUpstreams(input, config) : explain(input)
       return privileged ? e : publicExplanation(e)
     },
     firewall: firewallRoute({ config, snapshot: () => engine.snapshot, now: opts.now, changedAt: (category) => engine.feedChangedAt?.(category) }),
@@ -113,4 +118,18 @@ function sumCaches(workers: readonly WorkerStatus[]): { entries: number; bytes: 
   const caches = workers.flatMap((w) => (w.cache ? [w.cache] : []))
   if (caches.length === 0) return null
   return { entries: caches.reduce((n, c) => n + c.entries, 0), bytes: caches.reduce((n, c) => n + c.bytes, 0) }
+}
+
+/**
+ * explain with resolve=1: asks the configured upstreams on sockets of its own
+ * (not the serving cache, so the help desk neither fills nor reads clients'
+ * cache), then closes them.
+ */
+async function explainThroughUpstreams(input: ExplainInput, config: Config): Promise<Explanation> {
+  const upstream = buildUpstreamLookup(config.upstream)
+  try {
+    return await explainResolved(input, upstream.lookup, new EmbeddedIpv4(config.blocking.nat64Prefixes))
+  } finally {
+    upstream.close()
+  }
 }

@@ -39,7 +39,8 @@ export interface AdminRoutes {
   ready(): boolean
   /** `privileged`: the admin token was given, so personal data may be shown. */
   status(privileged: boolean): unknown | Promise<unknown>
-  explain(name: string, client: string, type: string, privileged: boolean): unknown
+  /** `resolve`: also ask the upstreams and report a block through the answer (explain --resolve). */
+  explain(name: string, client: string, type: string, privileged: boolean, resolve: boolean): unknown
   /** Answers 200 when ok, 422 when refused (by the host or by any worker). */
   reload(): Promise<{ ok: boolean }>
   /** GET /v1/candidate: what the candidate list version would change; null (or absent) when none is evaluated here: 404. */
@@ -118,7 +119,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: AdminRo
       const client = url.searchParams.get('client') ?? '127.0.0.1'
       const type = (url.searchParams.get('type') ?? 'A').toUpperCase()
       try {
-        return send(res, 200, routes.explain(name, client, type, token === 'valid'))
+        const resolve = url.searchParams.get('resolve') === '1'
+        return send(res, 200, await routes.explain(name, client, type, token === 'valid', resolve))
       } catch (e) {
         return send(res, 400, { error: (e as Error).message })
       }
