@@ -16,6 +16,7 @@ import type { LoadedConfig } from './config/load-config.js'
 import { listOptionsFor } from './lists/load-lists.js'
 import { type ListLoader, PolicyStore, type ReloadResult } from './lists/policy-store.js'
 import { buildObservability } from './observability/build-observability.js'
+import { stageEvents } from './observability/stage-events.js'
 import type { Metrics, TcpClosed } from './observability/metrics.js'
 import { ClientClassifier } from './policy/client-classifier.js'
 import { reportLists } from './observability/report-lists.js'
@@ -73,10 +74,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
   const now = deps.now ?? Date.now
   const log = deps.logger
 
-  // Lists from a cluster primary: no folder read, no last good state written and no audit lines here (the primary does those).
-  const fromHost = deps.hostLists !== undefined
-  const listOptions = () => (fromHost ? { ...listOptionsFor(loaded, now()), stateDir: null } : listOptionsFor(loaded, now()))
-  const store = await PolicyStore.open(listOptions, {}, deps.hostLists ?? deps.listLoader, fromHost ? null : log)
+  const store = await openStore(loaded, deps, now)
   const upstreams = resolveUpstreams(config.upstream, (problem) => log.warn({ event: 'resolv-conf-skipped', problem }, 'resolv.conf line skipped'))
   refuseProblems(startProblems(config, { lists: store.snapshot, listDir: loaded.blocklistDir, upstreams: allUpstreams(upstreams) }))
 
@@ -89,17 +87,9 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
   const pools = buildPools(config.upstream, upstreams, poolHooks(metrics, log), now, budget)
   const cache = buildCache(config.cache)
   if (cache) metrics.setCacheStats(() => ({ entries: cache.entries, bytes: cache.bytes }))
-  const cacheEvents = { onHit: () => metrics.cacheHit(), onMiss: () => metrics.cacheMiss(), onStale: () => metrics.cacheStaleAnswer() }
-  const rateLimitEvents = {
-    onEpisode: () => metrics.rateLimitEpisode(),
-    onEvicted: () => metrics.rateLimitEviction(),
-    onLimited: (address: string, group: string, dropped: number) =>
-      log.warn({ event: 'rate-limited', client: clientForLog(address), group, dropped }, 'client over its rate limit; its queries are dropped (UDP) or refused (TCP)'),
-    tracked: (read: () => number) => metrics.setRateLimitClients(read),
-  }
   // DDR (RFC 9462): designates the DoT/DoH listeners once they are bound (server/encrypted-listeners.ts).
   const ddr = new DdrDesignation()
-  const chain = buildStages(config, { ...pools, cache, now, log, cacheEvents, rateLimitEvents, ddr })
+  const chain = buildStages(config, { ...pools, cache, now, log, ddr, ...stageEvents(metrics, log, clientForLog) })
   const candidate = buildCandidate(loaded, metrics, log, now, deps.listLoader)
   const handler = new QueryHandler(chain, () => store.snapshot, now, withCandidate(observer(() => store.snapshot.version), candidate), { udpMaxPayload: config.listen.udpMaxPayload })
   const feedChanges = new FeedChangeTracker(metrics.registry)
@@ -116,16 +106,7 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
     throw e
   })
   return {
-    dns: listeners.bound,
-    encrypted: listeners.encrypted,
-    store,
-    metrics,
-    pools: pools.all,
-    cache,
-    handler,
-    feedChanges,
-    config: loaded,
-    candidate,
+    dns: listeners.bound, encrypted: listeners.encrypted, store, metrics, pools: pools.all, cache, handler, feedChanges, config: loaded, candidate,
     async reload(trigger) {
       const r = await store.reload(trigger)
       await candidate?.load(store.snapshot)
@@ -140,4 +121,15 @@ export async function createGateway(loaded: LoadedConfig, deps: GatewayDeps): Pr
       pools.close()
     },
   }
+}
+
+/**
+ * The lists, opened as a start opens them (git clone first is the host's; the last
+ * good state if the folder would be refused). Lists from a cluster primary: no
+ * folder read, no last good state written and no audit lines here (the primary does those).
+ */
+async function openStore(loaded: LoadedConfig, deps: GatewayDeps, now: () => number): Promise<PolicyStore> {
+  const fromHost = deps.hostLists !== undefined
+  const listOptions = () => (fromHost ? { ...listOptionsFor(loaded, now()), stateDir: null } : listOptionsFor(loaded, now()))
+  return PolicyStore.open(listOptions, {}, deps.hostLists ?? deps.listLoader, fromHost ? null : deps.logger)
 }
