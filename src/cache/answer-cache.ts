@@ -52,20 +52,22 @@ export class AnswerCache {
   /**
    * Makes a cache entry from an upstream answer, with TTLs clamped in its wire.
    * Returns it even when it is not cacheable (the forward path serves it
-   * once); `stored` tells whether it went into the cache.
+   * once); `stored` tells whether it went into the cache, `clamped` whether
+   * a TTL in its wire was changed (an answer rendered before is stale then).
    */
-  store(key: string, answer: UpstreamAnswer, now: number): { entry: CacheEntry; stored: boolean } {
+  store(key: string, answer: UpstreamAnswer, now: number): { entry: CacheEntry; stored: boolean; clamped: boolean } {
     const ttlMs = this.cacheTtl(answer)
+    let clamped = false
     if (ttlMs > 0) {
       const negative = isNegative(answer)
-      clampTtls(answer, negative ? 0 : this.opts.minTtl / 1000, (negative ? this.opts.negativeMaxTtl : this.opts.maxTtl) / 1000)
+      clamped = clampTtls(answer, negative ? 0 : this.opts.minTtl / 1000, (negative ? this.opts.negativeMaxTtl : this.opts.maxTtl) / 1000)
     }
     const expiresAt = now + Math.max(ttlMs, 0)
     const entry = new CacheEntry(answer, now, expiresAt, ttlMs > 0 ? expiresAt + this.opts.maxStale : expiresAt)
-    if (ttlMs <= 0) return { entry, stored: false }
+    if (ttlMs <= 0) return { entry, stored: false, clamped }
     this.lru.set(key, entry)
     // lru-cache silently refuses an entry larger than maxSize.
-    return { entry, stored: this.lru.has(key) }
+    return { entry, stored: this.lru.has(key), clamped }
   }
 
   /** How long an answer may be cached, ms; 0 when it must not be (SERVFAIL, TC, no TTL known). */
@@ -93,10 +95,15 @@ export class AnswerCache {
 const isNegative = (a: UpstreamAnswer): boolean =>
   a.rcode === RCODE.NXDOMAIN || (a.rcode === RCODE.NOERROR && a.wire.readUInt16BE(6) === 0)
 
-function clampTtls(a: UpstreamAnswer, min: number, max: number): void {
+/** Clamps every TTL in the wire into [min, max]; true if one changed. */
+function clampTtls(a: UpstreamAnswer, min: number, max: number): boolean {
+  let changed = false
   for (const off of a.ttlOffsets) {
     const t = a.wire.readUInt32BE(off)
     if (t < min) a.wire.writeUInt32BE(Math.ceil(min), off)
     else if (t > max) a.wire.writeUInt32BE(Math.floor(max), off)
+    else continue
+    changed = true
   }
+  return changed
 }

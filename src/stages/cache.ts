@@ -1,7 +1,7 @@
 /**
  * The cache stage: a fresh cached answer is served synchronously (no promise);
  * a miss goes down to the forward stage, with identical concurrent misses
- * sharing one upstream exchange; when the upstream fails, an expired entry
+ * sharing one upstream exchange (one promise per miss, one more per waiter); when the upstream fails, an expired entry
  * still inside its stale window is served with a short TTL and EDE 3
  * "Stale Answer" (RFC 8767). Only upstream answers are stored: the stages
  * above (policy, inspection) never reach it with a sinkhole answer.
@@ -44,26 +44,32 @@ export class CacheStage implements Stage {
       return { kind: 'answer', wire: renderEntry(hit, q, now), source: 'cached', entry: hit }
     }
     this.opts.onMiss?.()
-    let shared = this.inflight.get(key)
-    if (shared === undefined) {
-      shared = this.fetch(q, key, next)
-      this.inflight.set(key, shared)
-    }
-    return shared.then((r) => this.answerFor(q, key, r))
+    const shared = this.inflight.get(key)
+    if (shared !== undefined) return shared.then((r) => this.answerFor(q, key, r))
+    const down = next(q)
+    if (!(down instanceof Promise)) return this.settle(q, key, down)
+    const mine = down.then((r) => this.settle(q, key, r), (e: unknown) => this.abandon(key, e))
+    this.inflight.set(key, mine)
+    return mine
   }
 
-  /** One upstream exchange for every query waiting on `key`; stores the answer if it may be cached. */
-  private async fetch(q: Query, key: string, next: Next): Promise<Reply> {
-    try {
-      const r = await next(q)
-      if (r.kind === 'answer' && r.entry !== undefined) {
-        const { entry } = this.cache.store(key, r.entry.answer, this.opts.now())
-        return { ...r, entry }
-      }
-      return r
-    } finally {
-      this.inflight.delete(key)
-    }
+  /**
+   * The answer from below, for the query that went down: stored when it may
+   * be cached. The forward stage rendered it for this query already; only
+   * when the cache clamped a TTL is it rendered again. Queries that waited on
+   * the same key render their own from the stored entry (answerFor).
+   */
+  private settle(q: Query, key: string, r: Reply): Reply {
+    this.inflight.delete(key)
+    if (r.kind !== 'answer' || r.entry === undefined) return this.answerFor(q, key, r)
+    const now = this.opts.now()
+    const { entry, clamped } = this.cache.store(key, r.entry.answer, now)
+    return { kind: 'answer', wire: clamped ? renderEntry(entry, q, now) : r.wire, source: r.source, entry }
+  }
+
+  private abandon(key: string, e: unknown): never {
+    this.inflight.delete(key)
+    throw e
   }
 
   /** The shared result, rendered for this query (its own ID, question case and EDNS). */
