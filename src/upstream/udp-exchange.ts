@@ -2,12 +2,20 @@
  * One DNS query over UDP to one upstream, with the spoofing defences of
  * RFC 5452 (as Unbound applies them):
  * - a fresh query ID from `crypto` for every exchange (s9.2);
- * - a fresh source port for every query by default: each exchange gets its
- *   own socket bound to port 0 (the kernel picks a random ephemeral port)
- *   and the socket is closed when the exchange ends. `queriesPerSocket`
- *   above 1 turns this into a pool of `sockets` reused sockets (the old
- *   default, 8 sockets x 1000 queries: 16 consecutive queries saw 6-7
- *   distinct ports, far short of RFC 5452 s10);
+ * - unpredictable, changing source ports (s10): each socket is bound to
+ *   port 0 (the kernel picks a random ephemeral port) and carries one query
+ *   at a time, at most `queriesPerSocket` (default 8) in its life and for at
+ *   most 5 s, then it is closed and replaced. Idle sockets wait in a
+ *   rotation of `sockets` (default 64) per family, least recently used
+ *   first, and the rotation is filled before any socket is reused, so
+ *   consecutive queries leave from different ports (32 in a row: 32 ports).
+ *   A query that fails (timeout, error) closes its socket. An off-path
+ *   spoofer does not see these ports (we talk only to our upstreams); one
+ *   that scans for open ports (SadDNS) has at most a socket's 5 s life to
+ *   find one, and then still has to guess the 16-bit ID and the 0x20 case
+ *   within the upstream's round trip. In exchange most of the socket/bind/close
+ *   syscalls of a fresh socket per query are saved (docs/benchmarks.md,
+ *   "The miss path"). `queriesPerSocket: 1` is a fresh socket per query;
  * - optionally bound to one upstream-facing source address per family;
  * - optionally the question's letter case randomised (case-randomization.ts);
  * - a reply is accepted only if it comes from the upstream's exact address
@@ -63,14 +71,12 @@ export function canonicalIp(address: string): string {
 }
 
 export interface UdpExchangerOptions {
-  /** Socket slots per address family, one picked at random per query (default 8). */
+  /** Sockets in the rotation per address family (default 64); more are opened, and closed after their query, when more queries wait. */
   readonly sockets?: number
-  /** Queries a socket carries before it is replaced (default 1: a fresh port per query; at most 16384 so free IDs stay plentiful). */
+  /** Queries a socket carries, one at a time, before it is closed and replaced (default 8; 1: a fresh socket per query; at most 16384). */
   readonly queriesPerSocket?: number
-  /** A socket older than this is replaced at its next use (default 60 s). */
+  /** A socket older than this is replaced at its next use (default 5 s: an open port is not left to a port scan for long). */
   readonly socketMaxAgeMs?: number
-  /** SO_RCVBUF in bytes (default 4 MiB; Linux caps it at net.core.rmem_max). */
-  readonly recvBufferSize?: number
   /** Local address to bind per family (default: all). Tests bind loopback. */
   readonly localAddress?: { readonly v4?: string; readonly v6?: string }
   /** Uniform integer in [0, max): defaults to crypto.randomInt. */
@@ -89,14 +95,16 @@ export interface UdpExchangeOptions {
 }
 
 export class UdpExchanger {
-  private readonly v4: Array<UpstreamSocket | undefined>
-  private readonly v6: Array<UpstreamSocket | undefined>
-  /** Replaced sockets still waiting for replies; closed when their last exchange ends. */
-  private readonly draining = new Set<UpstreamSocket>()
+  /** Idle sockets of the rotation per family, least recently used first. */
+  private readonly idle4: UpstreamSocket[] = []
+  private readonly idle6: UpstreamSocket[] = []
+  /** Sockets of the rotation open per family (idle or waiting for a reply). */
+  private pooled4 = 0
+  private pooled6 = 0
   private readonly deadlines = new DeadlineQueue()
+  private readonly sockets: number
   private readonly queriesPerSocket: number
   private readonly maxAgeMs: number
-  private readonly recvBufferSize: number
   private readonly randomInt: (max: number) => number
   private readonly now: () => number
   private closed = false
@@ -106,12 +114,9 @@ export class UdpExchanger {
   private lastCanonical = ''
 
   constructor(private readonly options: UdpExchangerOptions = {}) {
-    const n = Math.max(1, options.sockets ?? 8)
-    this.v4 = new Array<UpstreamSocket | undefined>(n).fill(undefined)
-    this.v6 = new Array<UpstreamSocket | undefined>(n).fill(undefined)
-    this.queriesPerSocket = Math.min(16384, Math.max(1, options.queriesPerSocket ?? 1))
-    this.maxAgeMs = options.socketMaxAgeMs ?? 60_000
-    this.recvBufferSize = options.recvBufferSize ?? 4 * 1024 * 1024
+    this.sockets = Math.max(1, options.sockets ?? 64)
+    this.queriesPerSocket = Math.min(16384, Math.max(1, options.queriesPerSocket ?? 8))
+    this.maxAgeMs = options.socketMaxAgeMs ?? 5_000
     this.randomInt = options.randomInt ?? ((max) => cryptoRandomInt(max))
     this.now = options.now ?? Date.now
   }
@@ -133,6 +138,8 @@ export class UdpExchanger {
     if (target.address !== this.lastAddress) this.learn(target.address)
     if (this.lastFamily === 0) return waiter.failed(new DnsvaktError('DNSVAKT_ERR_CONFIG', `upstream address "${target.address}" is not an IP address`))
     const ps = this.pick(this.lastFamily)
+    // A bind failure is reported while the socket is made (the lookup is synchronous): fail at once, nothing is sent.
+    if (ps.error !== null) return waiter.failed(socketError(target, ps.error))
     let id = this.randomInt(0x10000)
     // At most queriesPerSocket (<= 1/4 of the ID space) are taken: this ends fast.
     while (ps.find(id) !== undefined) id = this.randomInt(0x10000)
@@ -150,15 +157,10 @@ export class UdpExchanger {
   /** Rejects every outstanding exchange and closes every socket. */
   close(): void {
     this.closed = true
-    // Every exchange still waiting is in the deadline queue (sockets for one query sit in no slot).
+    // Every exchange still waiting is in the deadline queue; finishing it closes its socket.
     for (const p of this.deadlines.takeAll() as Pending[]) this.finish(p, new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', `UDP to ${labelOf(p.target)}: exchanger closed`))
-    for (const ps of [...this.v4, ...this.v6, ...this.draining]) {
-      if (ps === undefined) continue
-      ps.retired = true
-      this.shut(ps)
-    }
-    this.v4.fill(undefined)
-    this.v6.fill(undefined)
+    for (const ps of this.idle4.splice(0)) this.shut(ps)
+    for (const ps of this.idle6.splice(0)) this.shut(ps)
   }
 
   /** The deadline of `p` passed (DeadlineQueue). */
@@ -176,38 +178,39 @@ export class UdpExchanger {
     this.lastCanonical = this.lastFamily === 0 ? '' : canonicalIp(address)
   }
 
+  /**
+   * A socket with no query outstanding: the rotation grows to `sockets`
+   * before any is reused, then the least recently used idle one is taken, so
+   * consecutive queries leave from different ports. Worn-out ones are replaced.
+   */
   private pick(family: number): UpstreamSocket {
-    // One query per socket: no slot to look at, every query gets a fresh port.
-    if (this.queriesPerSocket === 1) return this.open(family)
-    const slots = family === 6 ? this.v6 : this.v4
-    const i = slots.length === 1 ? 0 : this.randomInt(slots.length)
-    const ps = slots[i]
-    if (ps !== undefined && !ps.retired && ps.sent < this.queriesPerSocket && this.now() - ps.createdAt < this.maxAgeMs) return ps
-    if (ps !== undefined) this.retire(ps)
-    const fresh = this.open(family)
-    slots[i] = fresh
-    return fresh
+    const idle = family === 6 ? this.idle6 : this.idle4
+    const pooled = family === 6 ? this.pooled6 : this.pooled4
+    if (pooled >= this.sockets) {
+      for (let ps = idle.shift(); ps !== undefined; ps = idle.shift()) {
+        if (ps.error === null && this.now() - ps.createdAt < this.maxAgeMs) return ps
+        this.shut(ps)
+      }
+    }
+    // Below the rotation's size (or a worn-out one was just closed): a new member; above it (every socket busy): an extra for one query.
+    const grow = (family === 6 ? this.pooled6 : this.pooled4) < this.sockets
+    if (grow && family === 6) this.pooled6++
+    else if (grow) this.pooled4++
+    return this.open(family, grow)
   }
 
-  private open(family: number): UpstreamSocket {
+  private open(family: number, pooled: boolean): UpstreamSocket {
     // Upstreams are IP literals (config is validated), so the lookup dgram does
     // before every send is answered synchronously, saving a process.nextTick per query.
     const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', lookup: family === 6 ? literal6 : literal4 })
-    const ps = new UpstreamSocket(socket, this.now())
-    // A socket in no slot (one query per socket) is found again through its exchange; draining holds it only once retired.
+    const ps = new UpstreamSocket(socket, family, pooled, this.now())
     socket.on('message', (msg, rinfo) => this.receive(ps, msg, rinfo))
     socket.on('error', (err) => {
-      // Bind or socket failure: fail what waits here, replace the socket at its next pick.
-      this.retire(ps)
-      for (const p of ps.waiting()) this.finish(p, new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', `UDP to ${labelOf(p.target)}: ${err.message}`, { cause: err }))
+      // Bind or socket failure: fail what waits here; the socket is closed and not used again.
+      ps.error = err
+      for (const p of ps.waiting()) this.finish(p, socketError(p.target, err))
+      this.shut(ps)
     })
-    // A socket for one query waits for one reply: the default buffer holds it.
-    if (this.queriesPerSocket > 1) {
-      socket.once('listening', () => {
-        // Refused by the OS: the default buffer still works, bursts may drop.
-        try { socket.setRecvBufferSize(this.recvBufferSize) } catch { /* keep the default */ }
-      })
-    }
     // exclusive: under node:cluster a shared handle would hand our replies to other workers.
     socket.bind({ port: 0, address: family === 6 ? this.options.localAddress?.v6 : this.options.localAddress?.v4, exclusive: true })
     // Sockets do not keep the process alive; the deadline queue's timer does while an exchange waits.
@@ -237,26 +240,31 @@ export class UdpExchanger {
     if (p.done) return
     p.done = true
     this.deadlines.remove(p)
-    const ps = p.ps
-    ps.live--
-    // Used up (with the default of one query per socket: at once), so its port closes now.
-    if (ps.live === 0 && ps.retired) this.shut(ps)
-    else if (ps.live === 0 && ps.sent >= this.queriesPerSocket) this.retire(ps)
+    this.release(p.ps, err === undefined)
     if (err) p.waiter.failed(err)
     else p.waiter.replied(reply!)
   }
 
-  private retire(ps: UpstreamSocket): void {
-    if (ps.retired) return
-    ps.retired = true
-    if (ps.live === 0) this.shut(ps)
-    else this.draining.add(ps)
+  /**
+   * Its query is over: back to the idle end of the rotation, or closed when
+   * it is worn out (queriesPerSocket, or a failed query: a timed-out one may
+   * still get a late reply, so its port is not used again), an extra, or the
+   * exchanger is closing.
+   */
+  private release(ps: UpstreamSocket, ok: boolean): void {
+    if (--ps.live > 0) return
+    if (ok && ps.pooled && ps.error === null && !this.closed && ps.sent < this.queriesPerSocket) {
+      ;(ps.family === 6 ? this.idle6 : this.idle4).push(ps)
+      return
+    }
+    this.shut(ps)
   }
 
   private shut(ps: UpstreamSocket): void {
-    this.draining.delete(ps)
     if (ps.shut) return
     ps.shut = true
+    if (ps.pooled && ps.family === 6) this.pooled6--
+    else if (ps.pooled) this.pooled4--
     try { ps.socket.close() } catch { /* already closed by a socket error */ }
   }
 }
@@ -265,5 +273,6 @@ type LookupCallback = (err: Error | null, address: string, family: number) => vo
 const literal4 = (address: string, _f: unknown, cb: LookupCallback): void => cb(null, address, 4)
 const literal6 = (address: string, _f: unknown, cb: LookupCallback): void => cb(null, address, 6)
 const labelOf = (t: UpstreamTarget): string => `${t.address}:${t.port}`
+const socketError = (t: UpstreamTarget, err: Error) => new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', `UDP to ${labelOf(t)}: ${err.message}`, { cause: err })
 const from = (p: Pending, rinfo: RemoteInfo): boolean =>
   rinfo.port === p.target.port && (rinfo.address === p.address || canonicalIp(rinfo.address) === p.address)

@@ -54,7 +54,7 @@ export interface PoolOptions {
   /** Global bound on exchanges in flight, shared by every pool; past it exchange() rejects with _UPSTREAM_OVERLOAD. */
   readonly budget?: PendingBudget
   /** UDP socket pool tuning. */
-  readonly udp?: Pick<UdpExchangerOptions, 'sockets' | 'queriesPerSocket' | 'socketMaxAgeMs' | 'recvBufferSize'>
+  readonly udp?: Pick<UdpExchangerOptions, 'sockets' | 'queriesPerSocket' | 'socketMaxAgeMs'>
 }
 
 export type FailureReason = 'timeout' | 'network' | 'servfail' | 'refused' | 'bad-reply'

@@ -41,25 +41,32 @@ export class Pending extends Due {
 }
 
 /**
- * A socket and what was sent on it. Finished exchanges stay as tombstones
- * until the socket closes: their IDs are not reused on this port (a late
- * reply cannot match a newer query) and a late or duplicate reply is
- * dropped without being counted as a spoof. Bounded by queriesPerSocket.
+ * A socket and what was sent on it, one query at a time. Finished exchanges
+ * stay as tombstones until the socket closes: their IDs are not reused on
+ * this port (a late reply cannot match a newer query) and a late or
+ * duplicate reply is dropped without being counted as a spoof. Bounded by
+ * queriesPerSocket.
  */
 export class UpstreamSocket {
   sent = 0
-  /** Exchanges still waiting. */
+  /** Exchanges still waiting (0 or 1). */
   live = 0
-  /** Takes no new queries; closed once none is live. */
-  retired = false
+  /** The socket failed (bind or later): used for no further query. */
+  error: Error | null = null
   /** close() called: a second call during bind would throw later, outside any try (dgram queues it). */
   shut = false
-  /** The first exchange: with one query per socket (the default), the only one, so no map is made. */
+  /** The first exchange: a socket for one query makes no map. */
   first: Pending | null = null
   /** ID -> exchange from the second query on. */
   more: Map<number, Pending> | null = null
 
-  constructor(readonly socket: Socket, readonly createdAt: number) {}
+  constructor(
+    readonly socket: Socket,
+    readonly family: number,
+    /** A member of the exchanger's rotation (else an extra, closed after its query). */
+    readonly pooled: boolean,
+    readonly createdAt: number,
+  ) {}
 
   find(id: number): Pending | undefined {
     return this.first !== null && this.first.id === id ? this.first : this.more?.get(id)
