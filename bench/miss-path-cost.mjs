@@ -20,6 +20,8 @@
  * cached (1,000 hot names asked once before, then Zipf-ish repeats), miss
  * (every name new), driver (builds the same queries as cached and answers
  * nothing: the driver's own share, to subtract). Prints answers by rcode.
+ * With node --expose-gc it also prints the heap after a full collection:
+ * two miss runs (N1, N2 new names) give the memory per cache entry.
  * Usage: node bench/miss-path-cost.mjs MODE N UPSTREAM_PORT [WINDOW=16]
  */
 import { readFileSync } from 'node:fs'
@@ -112,5 +114,15 @@ function drive(m, count, nameOf = (i) => nameFor(m, i)) {
 // Cached: every hot name asked once first, through the upstream.
 if (mode === 'cached') await drive('warm', 1000, (i) => `h${i}.bench.test`)
 await drive(mode, N)
-console.log(JSON.stringify({ mode, n: N, answered, rcodes: Object.fromEntries(rcodes), cache: gw.cache?.entries, rssMiB: Math.round(process.memoryUsage().rss / 1048576) }))
+const memory = {}
+if (typeof globalThis.gc === 'function') {
+  // With --expose-gc: what is left after a full collection, for the cost of a cache entry (run two N, divide the difference).
+  await new Promise((r) => setTimeout(r, 50))
+  globalThis.gc()
+  globalThis.gc()
+  const m = process.memoryUsage()
+  Object.assign(memory, { heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss, cacheBytes: gw.cache?.bytes })
+}
+console.log(JSON.stringify({ mode, n: N, answered, rcodes: Object.fromEntries(rcodes), cache: gw.cache?.entries, rssMiB: Math.round(process.memoryUsage().rss / 1048576), ...memory }))
 await gw.close(100)
+if (process.env.HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.HEAP_SNAPSHOT)

@@ -65,7 +65,7 @@ export class AnswerCache {
     const expiresAt = now + Math.max(ttlMs, 0)
     const entry = new CacheEntry(answer, now, expiresAt, ttlMs > 0 ? expiresAt + this.opts.maxStale : expiresAt)
     if (ttlMs <= 0) return { entry, stored: false, clamped }
-    this.lru.set(key, entry)
+    this.lru.set(flat(key), entry)
     // lru-cache silently refuses an entry larger than maxSize.
     return { entry, stored: this.lru.has(key), clamped }
   }
@@ -90,6 +90,13 @@ export class AnswerCache {
     this.lru.clear()
   }
 }
+
+/**
+ * The key as one flat string: cacheKey() makes a rope (prefix + name) that
+ * holds three strings; kept for as long as the entry, that is ~50 bytes more.
+ * Keys are ASCII (names are escaped), so latin1 copies them exactly.
+ */
+const flat = (key: string): string => Buffer.from(key, 'latin1').toString('latin1')
 
 /** NXDOMAIN, or NOERROR with an empty answer section (NODATA): RFC 2308 negative answers. */
 const isNegative = (a: UpstreamAnswer): boolean =>

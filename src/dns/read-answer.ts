@@ -15,7 +15,7 @@ export interface UpstreamAnswer {
   readonly rcode: number
   readonly truncated: boolean
   /** Offset of every TTL field in `wire` (all sections). */
-  readonly ttlOffsets: Uint32Array
+  readonly ttlOffsets: readonly number[]
   /** Lowest TTL of the answer section (positive answers), or the RFC 2308 negative TTL; -1 if none is known. */
   readonly ttl: number
   /** Lower-case targets of CNAME records in the answer section. */
@@ -89,13 +89,21 @@ export function readAnswer(reply: Buffer): UpstreamAnswer {
     wire,
     rcode,
     truncated: (flags & FLAG.TC) !== 0,
-    ttlOffsets: Uint32Array.from(ttlOffsets),
+    ttlOffsets: exact(ttlOffsets),
     ttl: negative ? negativeTtl : answerTtl,
-    cnameTargets,
-    v4Offsets,
-    v6Offsets,
+    cnameTargets: exact(cnameTargets),
+    v4Offsets: exact(v4Offsets),
+    v6Offsets: exact(v6Offsets),
   }
 }
+
+/**
+ * The answer is kept as long as it is cached: an array grown by push has
+ * room for 17 elements (152 bytes), so keep an exact-size copy, or one
+ * shared empty array (docs/benchmarks.md, "What a cache entry costs").
+ */
+const NONE: readonly never[] = Object.freeze([])
+const exact = <T>(a: T[]): readonly T[] => (a.length === 0 ? NONE : a.slice())
 
 /** Reads a possibly compressed name as lower-case text. Pointers must point backwards, so loops are impossible. */
 export function readName(wire: Buffer, offset: number): string {

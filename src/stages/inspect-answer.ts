@@ -72,7 +72,11 @@ export function memoFor(entry: CacheEntry, snapshot: PolicySnapshot): Inspection
     hits[c.bit] = hit
     if (hit !== null) mask |= 1 << c.bit
   }
-  const memo: InspectionMemo = { snapshot, mask, hits }
+  // Most answers hit nothing: they share one memo per snapshot, not an object and an array per cache entry.
+  if (mask === 0 && clean?.snapshot !== snapshot) clean = { snapshot, mask, hits: [] }
+  const memo: InspectionMemo = mask === 0 ? clean! : { snapshot, mask, hits }
   entry.inspection = memo
   return memo
 }
+
+let clean: InspectionMemo | null = null
