@@ -32,8 +32,12 @@ export class CacheEntry {
     readonly staleUntil: number,
   ) {}
 
+  /** Bytes that grow with the answer: the wire, 8 per offset kept, and the CNAME target strings (ENTRY_OVERHEAD is the rest). */
   get size(): number {
-    return this.answer.wire.length
+    const a = this.answer
+    let n = a.wire.length + 8 * (a.ttlOffsets.length + a.v4Offsets.length + a.v6Offsets.length)
+    for (const target of a.cnameTargets) n += 24 + target.length
+    return n
   }
 }
 
