@@ -4,7 +4,7 @@
  * it for the current lists, so a cache hit re-checks a client's group with a
  * couple of integer operations instead of walking tries again.
  */
-import { copyBytes, replyFlags, type Ede, optLength, writeOpt } from '../dns/build-reply.js'
+import { replyFlags, type Ede, optLength, writeOpt } from '../dns/build-reply.js'
 import { FLAG } from '../dns/constants.js'
 import type { UpstreamAnswer } from '../dns/read-answer.js'
 import type { Query } from '../pipeline/query.js'
@@ -60,7 +60,7 @@ export function renderEntry(entry: CacheEntry, q: Query, now: number, fixedTtl =
   const ad = adAllowed ? upstreamFlags & FLAG.AD : 0
   // TC survives: a truncated answer must reach the client as truncated.
   out.writeUInt16BE(replyFlags(requestFlags, entry.answer.rcode) | ad | (upstreamFlags & FLAG.TC), 2)
-  copyBytes(q.wire, 12, q.questionEnd, out, 12)
+  q.wire.copy(out, 12, 12, q.questionEnd)
   const offsets = entry.answer.ttlOffsets
   if (fixedTtl >= 0) {
     for (let i = 0; i < offsets.length; i++) out.writeUInt32BE(fixedTtl, offsets[i])

@@ -5,7 +5,7 @@
  * becomes SERVFAIL (the cache stage above may still serve stale). The pool
  * reports through a callback; this stage makes the one promise of a miss.
  */
-import { copyBytes, emptyReply, makeEde, writeOpt } from '../dns/build-reply.js'
+import { emptyReply, makeEde, writeOpt } from '../dns/build-reply.js'
 import { EDE, FLAG, RCODE, TYPE } from '../dns/constants.js'
 import { readAnswer } from '../dns/read-answer.js'
 import { CacheEntry, renderEntry } from '../cache/cache-entry.js'
@@ -80,7 +80,7 @@ const servfail = (q: Query): Reply => ({ kind: 'answer', wire: emptyReply(q, RCO
  */
 export function upstreamQuery(q: Query): Buffer {
   const out = Buffer.allocUnsafe(q.questionEnd + 11)
-  copyBytes(q.wire, 0, q.questionEnd, out, 0)
+  q.wire.copy(out, 0, 0, q.questionEnd)
   out.writeUInt16BE(0, 0)
   out.writeUInt16BE(FLAG.RD | (q.checkingDisabled ? FLAG.CD : 0), 2)
   out.writeUInt16BE(1, 4)
