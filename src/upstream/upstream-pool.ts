@@ -28,8 +28,6 @@ import { tcpExchange, type TcpExchangeOptions } from './tcp-exchange.js'
 import { type IgnoredReason, UdpExchanger, type UdpExchangeOptions, type UdpExchangerOptions } from './udp-exchange.js'
 import { type ExchangeCallback, type ExchangeResult, Run, type RunOwner } from './upstream-run.js'
 
-export type { ExchangeCallback, ExchangeResult }
-
 /**
  * `address` is an IP literal (IPv6 may carry a %scope); protocol 'tcp' = tcp-only, default 'udp' (TCP after TC=1).
  * `randomizeCase` (default true): 0x20 letter case on the question; false for a resolver that does not echo it.
@@ -211,7 +209,7 @@ export class UpstreamPool implements RunOwner<State> {
     if (run.done === null) return this.end(run)
     run.answered = true
     if (rcode !== RCODE.SERVFAIL && rcode !== RCODE.REFUSED) {
-      this.finish(run, null, { wire, upstream: s.label, ms: this.hrtime() - run.started })
+      run.tell(null, { wire, upstream: s.label, ms: this.hrtime() - run.started })
       return this.end(run)
     }
     if (rcode === RCODE.SERVFAIL) run.servfail = { wire, upstream: s.label }
@@ -223,7 +221,7 @@ export class UpstreamPool implements RunOwner<State> {
     const s = run.current!
     // Our caller's bug, not the upstream's: no failover, no health change.
     if (isDnsvaktError(error, 'DNSVAKT_ERR_MALFORMED')) {
-      this.finish(run, error, null)
+      run.tell(error, null)
       return this.end(run)
     }
     const reason: FailureReason = isDnsvaktError(error, 'DNSVAKT_ERR_UPSTREAM_TIMEOUT') ? 'timeout' : isDnsvaktError(error, 'DNSVAKT_ERR_UPSTREAM_ANSWER') ? 'bad-reply' : 'network'
@@ -237,9 +235,8 @@ export class UpstreamPool implements RunOwner<State> {
   }
 
   deadlinePassed(run: Run<State>): void {
-    const servfail = run.servfail
-    if (servfail !== undefined) this.finish(run, null, { wire: servfail.wire, upstream: servfail.upstream, ms: this.hrtime() - run.started })
-    else this.finish(run, new DnsvaktError('DNSVAKT_ERR_UPSTREAM_DEADLINE', `no usable upstream answer within ${this.cfg.deadlineMs} ms`), null)
+    const sf = run.servfailResult(this.hrtime())
+    run.tell(sf === null ? new DnsvaktError('DNSVAKT_ERR_UPSTREAM_DEADLINE', `no usable upstream answer within ${this.cfg.deadlineMs} ms`) : null, sf)
   }
 
   /** No try is under way any more: the deadline and the budget slot go; a probe is over; a caller not told yet gets the outcome of the tries. */
@@ -253,17 +250,10 @@ export class UpstreamPool implements RunOwner<State> {
       return
     }
     if (run.finished) return
-    const sf = run.servfail
-    if (sf !== undefined) return this.finish(run, null, { wire: sf.wire, upstream: sf.upstream, ms: this.hrtime() - run.started })
+    const sf = run.servfailResult(this.hrtime())
+    if (sf !== null) return run.tell(null, sf)
     const code = run.answered ? 'DNSVAKT_ERR_UPSTREAM_ANSWER' : 'DNSVAKT_ERR_UPSTREAM_NETWORK'
-    this.finish(run, new DnsvaktError(code, `no usable upstream answer (${run.failures?.join(', ') || 'pool closed'})`, { cause: run.lastError }), null)
-  }
-
-  /** Tells the caller, once. */
-  private finish(run: Run<State>, error: unknown, result: ExchangeResult | null): void {
-    if (run.finished) return
-    run.finished = true
-    run.done!(error as Error | null, result)
+    run.tell(new DnsvaktError(code, `no usable upstream answer (${run.failures?.join(', ') || 'pool closed'})`, { cause: run.lastError }), null)
   }
 
   /** This query's order: up upstreams from the strategy's start; all of them when none is up. */

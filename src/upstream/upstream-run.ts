@@ -72,4 +72,17 @@ export class Run<S> extends Due implements ReplyWaiter {
   fail(label: string, reason: string): void {
     ;(this.failures ??= []).push(`${label} ${reason}`)
   }
+
+  /** Tells the caller, once. */
+  tell(error: unknown, result: ExchangeResult | null): void {
+    if (this.finished) return
+    this.finished = true
+    this.done!(error as Error | null, result)
+  }
+
+  /** The last SERVFAIL seen as the result (the client gets the upstream's EDE), or null. */
+  servfailResult(now: number): ExchangeResult | null {
+    const sf = this.servfail
+    return sf === undefined ? null : { wire: sf.wire, upstream: sf.upstream, ms: now - this.started }
+  }
 }
