@@ -8,6 +8,11 @@
 //   array:  all names held in a string[] first, as the list parser returns them;
 //   stream: names handed to build() one at a time by a generator, never all held.
 // The names are deterministic (seeded PRNG), so runs on one machine compare.
+//
+// Instruction counts, which machine contention does not skew (docs/benchmarks.md):
+//   valgrind --tool=callgrind --callgrind-out-file=/dev/null node bench/trie-bench.mjs --mode=lookups --count=100000 --lookups=N
+// runs N hit and N miss lookups and nothing else; the difference between two N is the walk's cost.
+// --wildcards=K turns the first K entries into inner-label wildcard entries (p16-w<i>-*.<entry>).
 import { spawnSync } from 'node:child_process'
 import { resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -16,6 +21,8 @@ const arg = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}
 const modulePath = resolve(arg('module', fileURLToPath(new URL('../dist/lists/domain-trie.js', import.meta.url))))
 const count = Number(arg('count', 1_000_000))
 const mode = arg('mode', '')
+const lookupCount = Number(arg('lookups', 0))
+const wildcards = Number(arg('wildcards', 0))
 
 /** mulberry32: small, seeded, good enough for test data. */
 function prng(seed) {
@@ -156,7 +163,29 @@ async function measure() {
   ]
 }
 
-if (mode !== '') {
+/** Builds a trie and runs `lookupCount` hit and miss lookups with no timers, for instruction counts. */
+async function lookupsOnly() {
+  const { DomainTrie } = await import(pathToFileURL(modulePath).href)
+  const next = generator(1)
+  const names = Array.from({ length: count }, next)
+  // The first K entries become patterns hung below them, so 1 in 10 hit queries (www.<entry>) walks
+  // past a flagged node, tests its pattern, fails, and ends as a miss: the cost wildcards add.
+  for (let i = 0; i < wildcards; i++) names[i] = `p16-w${i}-*.${names[i]}`
+  const trie = DomainTrie.build(names)
+  const again = generator(1)
+  const hits = Array.from({ length: 10_000 }, () => `www.${again()}`)
+  const misses = Array.from({ length: 10_000 }, generator(2, 'q'))
+  let found = 0
+  for (let i = 0; i < lookupCount; i++) {
+    if (trie.match(hits[i % hits.length]) >= 0) found++
+    if (trie.match(misses[i % misses.length]) >= 0) found++
+  }
+  console.log(JSON.stringify({ size: trie.size, lookups: lookupCount * 2, found }))
+}
+
+if (mode === 'lookups') {
+  await lookupsOnly()
+} else if (mode !== '') {
   console.log(JSON.stringify(await measure()))
 } else {
   const runs = ['array', 'stream'].map((m) => {

@@ -18,6 +18,14 @@ TOOLS=(
   "prometheus:prometheus"           # a real scrape of a running gateway
   "docker-compose:docker-compose"   # docker-compose.yml validated offline
   "systemd-analyze:systemd"         # the unit file's verify and security checks
+  "openssl:openssl"                 # certificates and SPKI pins for DoT/DoH tests
+  "kdig:knot-dnsutils"              # DoT and DoH answers from a real client
+  "curl:curl"                       # DoH over HTTP/2 and HTTP/1.1
+  "unbound:unbound"                 # a real DoT/DoH upstream
+  "nft:nftables"                    # export-firewall nftables output checked by nft -c
+  "iptables-restore:iptables"       # export-firewall iptables output checked by --test
+  "ip6tables-restore:iptables"      # ... and the ip6tables output
+  "mkfifo:coreutils"                # a log destination nobody reads (stuck stdout test)
 )
 
 # Tools in /usr/sbin (nft, iptables, unbound...) count only when they are on PATH, as tests run them by name.

@@ -9,6 +9,8 @@ import { runCheckConfig } from './commands/check-config-command.js'
 import { runExplain } from './commands/explain-command.js'
 import { runHelp, runVersion, usageError } from './commands/help-command.js'
 import { runLintLists } from './commands/lint-lists-command.js'
+import { runSimulate } from './commands/simulate-command.js'
+import { runExportFirewall } from './commands/export-firewall-command.js'
 import { runAcceptLists } from './commands/accept-lists-command.js'
 import { type CommandIo, KEEP_RUNNING, PROCESS_IO } from './commands/options.js'
 import { runServe } from './commands/serve-command.js'
@@ -19,6 +21,8 @@ const COMMANDS: Record<string, (args: string[], io: CommandIo) => number | Promi
   explain: runExplain,
   'lint-lists': (args, io) => runLintLists(args, io.out),
   'accept-lists': (args, io) => runAcceptLists(args, io.out),
+  simulate: (args, io) => runSimulate(args, io.out),
+  'export-firewall': runExportFirewall,
 }
 
 async function main(argv: string[], io: CommandIo): Promise<number> {

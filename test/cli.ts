@@ -74,7 +74,7 @@ t.test('serve: answers, reloads on SIGHUP, exits 0 on SIGTERM', async (t) => {
   let out = ''
   child.stdout.on('data', (d) => (out += d))
   child.stderr.on('data', (d) => (out += d))
-  for (let i = 0; i < 100 && !out.includes('dnsvakt is serving'); i++) await new Promise((r) => setTimeout(r, 50))
+  for (let i = 0; i < 400 && !out.includes('dnsvakt is serving'); i++) await new Promise((r) => setTimeout(r, 50))
   t.match(out, /dnsvakt is serving/)
   t.equal((await udpAsk(port, { name: 'tiktok.com' })).rcode, 'NXDOMAIN')
   t.equal((await udpAsk(port, { name: 'example.test' })).rcode, 'NOERROR')

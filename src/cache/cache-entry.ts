@@ -1,27 +1,14 @@
 /**
- * An upstream answer ready to serve many times: the wire bytes (TTLs already
- * clamped), when it was stored, and a memo of what answer inspection found in
- * it for the current lists, so a cache hit re-checks a client's group with a
- * couple of integer operations instead of walking tries again.
+ * An upstream answer ready to serve many times: the answer (wire bytes with
+ * TTLs already clamped, and answer inspection's memo, which lives on the
+ * answer) and when it was stored, expires and stops being servable stale.
  */
 import { replyFlags, type Ede, optLength, writeOpt } from '../dns/build-reply.js'
 import { FLAG } from '../dns/constants.js'
-import type { UpstreamAnswer } from '../dns/read-answer.js'
+import type { UpstreamAnswer } from '../pipeline/upstream-answer.js'
 import type { Query } from '../pipeline/query.js'
 
-/** What answer inspection found in an entry for one snapshot of the lists. */
-export interface InspectionMemo {
-  /** The snapshot this memo is valid for (compared by identity). */
-  readonly snapshot: object
-  /** Bit per category with at least one hit. */
-  readonly mask: number
-  /** Per category bit index: how and by which list entry it was caught (null where no hit). */
-  readonly hits: ReadonlyArray<{ readonly caughtBy: 'cname' | 'ip'; readonly entry: string } | null>
-}
-
 export class CacheEntry {
-  inspection: InspectionMemo | null = null
-
   constructor(
     readonly answer: UpstreamAnswer,
     /** ms, injected clock. */
@@ -32,11 +19,13 @@ export class CacheEntry {
     readonly staleUntil: number,
   ) {}
 
-  /** Bytes that grow with the answer: the wire, 8 per offset kept, and the CNAME target strings (ENTRY_OVERHEAD is the rest). */
+  /** Bytes that grow with the answer: the wire, 8 per offset kept, and the CNAME/DNAME/SVCB target strings (ENTRY_OVERHEAD is the rest). */
   get size(): number {
     const a = this.answer
-    let n = a.wire.length + 8 * (a.ttlOffsets.length + a.v4Offsets.length + a.v6Offsets.length)
+    const offsets = a.ttlOffsets.length + a.v4Offsets.length + a.v6Offsets.length + a.extraV4Offsets.length + a.extraV6Offsets.length
+    let n = a.wire.length + 8 * offsets
     for (const target of a.cnameTargets) n += 24 + target.length
+    for (const target of a.targetNames) n += 24 + target.length
     return n
   }
 }

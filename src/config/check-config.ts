@@ -7,6 +7,7 @@
  */
 import { networkInterfaces } from 'node:os'
 import { DnsvaktError } from '../errors.js'
+import { encryptedConfigProblems } from './encrypted-schema.js'
 import { formatHostPort, type HostPort } from './fields.js'
 import type { Config } from './schema.js'
 
@@ -20,6 +21,7 @@ export function crossFieldProblems(c: Config): string[] {
     problems.push('blocking.sinkhole: mode "sinkhole" needs blocking.sinkhole.ipv4 and/or ipv6, such as ipv4: 10.20.0.80')
   }
   if (c.cache.minTtl > c.cache.maxTtl) problems.push('cache.minTtl: must not exceed cache.maxTtl')
+  problems.push(...encryptedConfigProblems(c))
   const seen = new Map<string, string>()
   for (const [name, g] of Object.entries(c.groups)) {
     if (name === 'default' && g.networks.length > 0) {
@@ -40,10 +42,12 @@ export interface CategorySet {
 }
 
 /** A group enforcing a category that has no list is an operator mistake (a typo, or a list not deployed). */
-export function groupCategoryProblems(groups: Config['groups'], lists: CategorySet, listDir: string): string[] {
-  return Object.entries(groups).flatMap(([name, g]) =>
-    g.enforce.filter((c) => !lists.has(c)).map((c) => `groups.${name}.enforce: no list for category "${c}" in ${listDir}`),
-  )
+export function groupCategoryProblems(groups: Readonly<Record<string, { readonly networks?: readonly string[]; enforce: readonly string[]; shadow?: readonly string[] }>>, lists: CategorySet, listDir: string): string[] {
+  return Object.entries(groups).flatMap(([name, { enforce, shadow = [] }]) => [
+    ...enforce.filter((c) => !lists.has(c)).map((c) => `groups.${name}.enforce: no list for category "${c}" in ${listDir}`),
+    ...shadow.filter((c) => !lists.has(c)).map((c) => `groups.${name}.shadow: no list for category "${c}" in ${listDir}`),
+    ...shadow.filter((c) => enforce.includes(c)).map((c) => `groups.${name}.shadow: "${c}" is also enforced; a category is either enforced or in shadow`),
+  ])
 }
 
 /**
@@ -73,7 +77,7 @@ export interface StartFacts {
 
 /** The checks that need the lists and the resolved upstreams. */
 export function startProblems(config: Config, facts: StartFacts): string[] {
-  return [...groupCategoryProblems(config.groups, facts.lists, facts.listDir), ...forwardingLoops(facts.upstreams, config.listen.dns), ...rateLimitGroupProblems(config)]
+  return [...groupCategoryProblems(config.groups, facts.lists, facts.listDir), ...forwardingLoops(facts.upstreams, [...config.listen.dns, ...config.listen.dot]), ...rateLimitGroupProblems(config)]
 }
 
 /** A rateLimit.groups entry must name a client group (a typo would silently leave the NAT'd group on the default limit). */

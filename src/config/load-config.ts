@@ -22,6 +22,8 @@ export interface LoadedConfig {
   /** Absolute blocklist folder and exemptions file. */
   readonly blocklistDir: string
   readonly exemptionsFile: string
+  /** blocking.candidate.dir made absolute; null or absent: no candidate version. */
+  readonly candidateDir?: string | null
 }
 
 /** Loads `file` (or the defaults when null). Throws DNSVAKT_ERR_CONFIG listing every problem. */
@@ -77,5 +79,6 @@ function parseYaml(text: string, file: string): unknown {
 function finish(config: Config, file: string | null, base: string): LoadedConfig {
   const abs = (p: string, from: string) => (isAbsolute(p) ? p : resolve(from, p))
   const blocklistDir = abs(config.blocking.dir, base)
-  return { config, file, blocklistDir, exemptionsFile: abs(config.blocking.exemptions.file, blocklistDir) }
+  const candidateDir = config.blocking.candidate === null ? null : abs(config.blocking.candidate.dir, base)
+  return { config, file, blocklistDir, exemptionsFile: abs(config.blocking.exemptions.file, blocklistDir), candidateDir }
 }

@@ -7,9 +7,11 @@
  */
 import { isIP } from 'node:net'
 import { z } from 'zod'
-import { isNetwork } from '../policy/network-list.js'
-import { parseAddress } from '../lists/ip-ranges.js'
+import { isNetwork } from '../net/network-list.js'
+import { isNat64Prefix } from '../net/embedded-ipv4.js'
+import { parseAddress } from '../net/cidr.js'
 import { byteSize, count, duration, field, flag, given, type HostPort, listenAddress, oneOf, readHostPort, Refusal, text, textOrNull } from './fields.js'
+import { encryptedListen, encryptedUpstream, tlsSection } from './encrypted-schema.js'
 
 export { byteSize, duration, type HostPort }
 
@@ -29,9 +31,10 @@ const CATEGORY = field((v) =>
 )
 
 const upstreamServer = field((v) => {
-  const expected = `expected "resolv.conf", "IP:port", "[IPv6]:port" or "tcp://IP:port" such as "192.0.2.53:53", got ${given(v)}`
+  const expected = `expected "resolv.conf", "IP:port", "[IPv6]:port", "tcp://IP:port", "tls://IP:853#name" or "https://name/dns-query" such as "192.0.2.53:53", got ${given(v)}`
   if (v === 'resolv.conf') return { fromResolvConf: true as const }
   if (typeof v !== 'string') return new Refusal(expected)
+  if (/^(tls|https):\/\//.test(v)) return encryptedUpstream(v)
   const tcp = v.startsWith('tcp://')
   const parsed = readHostPort(tcp ? v.slice(6) : v.replace(/^udp:\/\//, ''), 53, 53)
   if (parsed instanceof Refusal) return new Refusal(`${expected} (${parsed.message.replace(/, got .*$/, '')})`)
@@ -83,6 +86,8 @@ const group = z.strictObject({
   networks: list(CIDR, '["10.20.0.0/16"]').default([]),
   /** Categories enforced for this group (list file stems). */
   enforce: list(CATEGORY, '[tiktok, telegram]').default([]),
+  /** Categories evaluated as if enforced but only counted and logged (would-block): the client gets the normal answer. Absent: none. */
+  shadow: list(CATEGORY, '[gambling]').optional(),
 })
 
 const listen = z.strictObject({
@@ -102,6 +107,9 @@ const listen = z.strictObject({
   udpReceiveBuffer: byteSize.default(4 * 1024 * 1024),
   /** Largest UDP reply, whatever the client advertises (DNS Flag Day 2020: 1232); larger ones go out TC=1. */
   udpMaxPayload: count({ min: 512, max: 65535, example: 1232 }).default(1232),
+  /** DNS over TLS (RFC 7858) and DNS over HTTPS (RFC 8484) listeners; they need the tls section. */
+  dot: encryptedListen(853),
+  doh: encryptedListen(443),
 })
 
 /** Worker processes sharing the listeners (node:cluster): a number, or "auto" for one per core. 1 runs a single process. */
@@ -114,6 +122,8 @@ const workers = field((v) => {
 const upstream = z.strictObject({
   servers: list(upstreamServer, '["192.0.2.53:53", "tcp://192.0.2.54:53"]', 1).default([{ fromResolvConf: true as const }]),
   resolvConf: text('/etc/resolv.conf').default('/etc/resolv.conf'),
+  /** PEM CA bundle for tls:// and https:// upstreams; null: the system CAs. */
+  caFile: textOrNull('/etc/ssl/certs/kommune-ca.pem').default(null),
   strategy: oneOf(['sequential', 'round-robin']).default('sequential'),
   tryTimeout: positiveDuration.default(1000),
   deadline: positiveDuration.default(3000),
@@ -152,6 +162,14 @@ const git = z.strictObject({
   allowRewrite: flag.optional(),
 })
 
+/** A candidate list version evaluated in shadow against live traffic (candidate/candidate-shadow.ts). */
+const candidate = z.strictObject({
+  /** A list folder (e.g. a checkout of the list repository's `next` branch); relative to the config file like blocking.dir. */
+  dir: text('/var/lib/dnsvakt/blocklists-next'),
+  /** Newly blocked and newly allowed names kept for GET /v1/candidate (each direction). */
+  topNames: count({ min: 1, max: 10_000, example: 100 }).default(100),
+})
+
 const blocking = z.strictObject({
   dir: text('/var/lib/dnsvakt/blocklists').default('blocklists'),
   /** Last good lists kept on disk (lists/last-good-state.ts); null: `.dnsvakt-state/<dir name>` beside blocking.dir. */
@@ -160,10 +178,21 @@ const blocking = z.strictObject({
   sinkhole: z.strictObject({ ipv4: address(4, '10.20.0.80').default(null), ipv6: address(6, 'fd00:20::80').default(null) }).prefault({}),
   ttl: duration.default(300_000),
   edeText: text('Blocked by municipal ICT rules (NSM 2023)', 200).default('Blocked by municipal ICT rules (NSM 2023)'),
+  /** The organisation's own NAT64 prefixes: AAAA answers in them are checked by their embedded IPv4 address (64:ff9b::/96, 64:ff9b:1::/48 and 2002::/16 always are). */
+  nat64Prefixes: list(
+    field((v) =>
+      typeof v === 'string' && isNat64Prefix(v)
+        ? v
+        : new Refusal(`expected an IPv6 NAT64 prefix of length 32, 40, 48, 56, 64 or 96 (RFC 6052) such as "2001:db8:64::/96", got ${given(v)}`),
+    ),
+    '["2001:db8:64::/96"]',
+  ).default([]),
   watchInterval: positiveDuration.default(2000),
   exemptions: z.strictObject({ file: text('exemptions.yaml').default('exemptions.yaml'), maxDuration: duration.default(365 * 86_400_000) }).prefault({}),
   /** Optional built-in sync of blocking.dir from a git remote (see git-sync.ts). */
   git: git.nullable().default(null),
+  /** A second list version decided beside the served one, never enforced; null: none. */
+  candidate: candidate.nullable().default(null),
 })
 
 export const configSchema = z.strictObject({
@@ -192,6 +221,7 @@ export const configSchema = z.strictObject({
   groups: z
     .record(z.string().regex(NAME, 'group names: lower-case letters, digits and "-", such as "staff-vpn"'), group)
     .default({ default: { networks: [], enforce: ['tiktok', 'telegram', 'doh-bypass'] } }),
+  tls: tlsSection,
   log: z
     .strictObject({
       level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -6,7 +6,8 @@
 import type { Query } from '../pipeline/query.js'
 import { CLASS_IN, EDE, RCODE, TYPE } from './constants.js'
 import { type Ede, makeEde, optLength, startReply, writeOpt } from './build-reply.js'
-import { parseAddress } from '../lists/ip-ranges.js'
+import { parseAddress } from '../net/cidr.js'
+import { encodeName } from './question-wire.js'
 
 export type BlockMode = 'nxdomain' | 'nodata' | 'null' | 'refused' | 'sinkhole'
 
@@ -21,13 +22,6 @@ export interface BlockAnswerPlan {
 }
 
 const POINTER_TO_QNAME = 0xc00c
-
-/** Encodes a dotted name as uncompressed wire labels. */
-function encodeName(name: string): Buffer {
-  const labels = name.split('.').filter((l) => l.length > 0)
-  const parts = labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'ascii')]))
-  return Buffer.concat([...parts, Buffer.from([0])])
-}
 
 /**
  * The SOA in the authority section of NXDOMAIN/NODATA lets clients cache the

@@ -26,6 +26,7 @@ export const TYPE = {
   AAAA: 28,
   SRV: 33,
   NAPTR: 35,
+  DNAME: 39,
   DS: 43,
   OPT: 41,
   RRSIG: 46,

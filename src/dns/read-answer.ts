@@ -1,30 +1,17 @@
 /**
  * Reads an upstream answer once, when it arrives: rcode, TC, where every TTL
- * sits, the CNAME targets and the address records (for answer inspection),
- * and the TTL to cache it for. The OPT record is cut off, since each client
- * gets its own OPT when the answer is served. After this, serving the answer
- * (fresh or from the cache) is a copy and a few integer writes.
+ * sits, what answer inspection checks (CNAME and DNAME names, SVCB/HTTPS
+ * targets and address hints, A/AAAA records of the answer and additional
+ * sections) and the TTL to cache it for. The OPT record is cut off, since
+ * each client gets its own OPT when the answer is served. After this, serving
+ * the answer (fresh or from the cache) is a copy and a few integer writes.
  */
 import { DnsvaktError } from '../errors.js'
 import { FLAG, HEADER_LENGTH, RCODE, TYPE } from './constants.js'
 import { skipCompressedName, skipRecord } from './parse-query.js'
+import type { UpstreamAnswer } from '../pipeline/upstream-answer.js'
 
-export interface UpstreamAnswer {
-  /** The answer without its OPT record; header counts adjusted. */
-  readonly wire: Buffer
-  readonly rcode: number
-  readonly truncated: boolean
-  /** Offset of every TTL field in `wire` (all sections). */
-  readonly ttlOffsets: readonly number[]
-  /** Lowest TTL of the answer section (positive answers), or the RFC 2308 negative TTL; -1 if none is known. */
-  readonly ttl: number
-  /** Lower-case targets of CNAME records in the answer section. */
-  readonly cnameTargets: readonly string[]
-  /** Offsets of the 4-byte rdata of A records in the answer section. */
-  readonly v4Offsets: readonly number[]
-  /** Offsets of the 16-byte rdata of AAAA records in the answer section. */
-  readonly v6Offsets: readonly number[]
-}
+export type { UpstreamAnswer }
 
 const malformed = (why: string) => new DnsvaktError('DNSVAKT_ERR_UPSTREAM_ANSWER', `malformed upstream answer: ${why}`)
 
@@ -43,9 +30,7 @@ export function readAnswer(reply: Buffer): UpstreamAnswer {
     offset += 4
   }
   const ttlOffsets: number[] = []
-  const cnameTargets: string[] = []
-  const v4Offsets: number[] = []
-  const v6Offsets: number[] = []
+  const found: Found = { cnameTargets: [], v4Offsets: [], v6Offsets: [], targetNames: [], extraV4Offsets: [], extraV6Offsets: [] }
   let answerTtl = -1
   let negativeTtl = -1
   let extRcode = 0
@@ -71,10 +56,10 @@ export function readAnswer(reply: Buffer): UpstreamAnswer {
     ttlOffsets.push(typeAt + 4)
     if (i < ancount) {
       answerTtl = answerTtl < 0 ? ttl : Math.min(answerTtl, ttl)
-      if (type === TYPE.CNAME) cnameTargets.push(readName(reply, rdata))
-      else if (type === TYPE.A && rdlength === 4) v4Offsets.push(rdata)
-      else if (type === TYPE.AAAA && rdlength === 16) v6Offsets.push(rdata)
-    } else if (i < ancount + nscount && type === TYPE.SOA && rdlength >= 22) {
+      noteAnswerRecord(reply, type, start, rdata, rdlength, found)
+    } else if (i >= ancount + nscount) {
+      noteAdditionalRecord(reply, type, rdata, rdlength, found)
+    } else if (type === TYPE.SOA && rdlength >= 22) {
       // RFC 2308 s5: negative answers are cached for min(SOA TTL, SOA MINIMUM).
       negativeTtl = Math.min(ttl, reply.readUInt32BE(rdata + rdlength - 4))
     }
@@ -91,9 +76,67 @@ export function readAnswer(reply: Buffer): UpstreamAnswer {
     truncated: (flags & FLAG.TC) !== 0,
     ttlOffsets: exact(ttlOffsets),
     ttl: negative ? negativeTtl : answerTtl,
-    cnameTargets: exact(cnameTargets),
-    v4Offsets: exact(v4Offsets),
-    v6Offsets: exact(v6Offsets),
+    cnameTargets: exact(found.cnameTargets),
+    v4Offsets: exact(found.v4Offsets),
+    v6Offsets: exact(found.v6Offsets),
+    targetNames: exact(found.targetNames),
+    extraV4Offsets: exact(found.extraV4Offsets),
+    extraV6Offsets: exact(found.extraV6Offsets),
+    inspection: null,
+  }
+}
+
+/** What answer inspection reads, collected in the one pass over the records. */
+interface Found {
+  cnameTargets: string[]
+  v4Offsets: number[]
+  v6Offsets: number[]
+  targetNames: string[]
+  extraV4Offsets: number[]
+  extraV6Offsets: number[]
+}
+
+function noteAnswerRecord(reply: Buffer, type: number, start: number, rdata: number, rdlength: number, found: Found): void {
+  if (type === TYPE.CNAME) found.cnameTargets.push(readName(reply, rdata))
+  else if (type === TYPE.A && rdlength === 4) found.v4Offsets.push(rdata)
+  else if (type === TYPE.AAAA && rdlength === 16) found.v6Offsets.push(rdata)
+  else if (type === TYPE.DNAME) found.targetNames.push(readName(reply, start), readName(reply, rdata))
+  else if (type === TYPE.SVCB || type === TYPE.HTTPS) noteServiceBinding(reply, rdata, rdlength, found)
+}
+
+/** The additional section: its addresses and service bindings count as part of the answer (a blocked one blocks it). */
+function noteAdditionalRecord(reply: Buffer, type: number, rdata: number, rdlength: number, found: Found): void {
+  if (type === TYPE.A && rdlength === 4) found.extraV4Offsets.push(rdata)
+  else if (type === TYPE.AAAA && rdlength === 16) found.extraV6Offsets.push(rdata)
+  else if (type === TYPE.SVCB || type === TYPE.HTTPS) noteServiceBinding(reply, rdata, rdlength, found)
+}
+
+/** SvcParamKeys (RFC 9460 s14.3.2) whose values are addresses a client may connect to. */
+const IPV4HINT = 4
+const IPV6HINT = 6
+
+/**
+ * SVCB/HTTPS rdata (RFC 9460 s2.2): priority, TargetName ("." means the
+ * owner itself), then key/length/value parameters in any order. The
+ * TargetName and the ipv4hint/ipv6hint addresses are kept for inspection.
+ */
+function noteServiceBinding(reply: Buffer, rdata: number, rdlength: number, found: Found): void {
+  const rdEnd = rdata + rdlength
+  const targetEnd = rdlength >= 3 ? skipCompressedName(reply, rdata + 2) : -1
+  if (targetEnd < 0 || targetEnd > rdEnd) throw malformed('SVCB/HTTPS target name')
+  const target = readName(reply, rdata + 2)
+  if (target !== '') found.targetNames.push(target)
+  let p = targetEnd
+  while (p < rdEnd) {
+    if (p + 4 > rdEnd) throw malformed('SVCB/HTTPS parameter header')
+    const key = reply.readUInt16BE(p)
+    const len = reply.readUInt16BE(p + 2)
+    p += 4
+    if (p + len > rdEnd) throw malformed('SVCB/HTTPS parameter length')
+    if ((key === IPV4HINT && len % 4 !== 0) || (key === IPV6HINT && len % 16 !== 0)) throw malformed('SVCB/HTTPS address hint length')
+    if (key === IPV4HINT) for (let a = p; a < p + len; a += 4) found.extraV4Offsets.push(a)
+    else if (key === IPV6HINT) for (let a = p; a < p + len; a += 16) found.extraV6Offsets.push(a)
+    p += len
   }
 }
 

@@ -4,15 +4,22 @@
  * once (in a loader thread, like one process does) and hands the accepted
  * snapshot to every worker; workers never read the folder. A reload counts
  * as done only when every worker acknowledges the new version; /readyz is
- * not ready while they disagree. Metrics are aggregated over workers with
- * prom-client's AggregatorRegistry.
+ * not ready while they disagree. Metrics are the workers' registries (asked
+ * for over IPC at each scrape) aggregated with the primary's own, which holds
+ * what only the host can know: the one distinct set of clients blocked today
+ * (observability/clients-today.ts) and the primary's dropped log lines.
  */
 import type { Logger } from 'pino'
-import { AggregatorRegistry } from 'prom-client'
+import { AggregatorRegistry, Registry } from 'prom-client'
 import type { LoadedConfig } from '../config/load-config.js'
 import { listOptionsFor } from '../lists/load-lists.js'
 import { PolicyStore } from '../lists/policy-store.js'
 import { snapshotToData } from '../lists/snapshot-data.js'
+import { BYPASS_CLIENTS_TODAY, BYPASS_CLIENTS_TODAY_HELP } from '../observability/bypass-telemetry.js'
+import { ClientsToday } from '../observability/clients-today.js'
+import { droppedLinesMetric } from '../observability/log-drops.js'
+import { metricFactory } from '../observability/metric-factory.js'
+import { BLOCKED_CLIENTS_TODAY, BLOCKED_CLIENTS_TODAY_HELP } from '../observability/policy-metrics.js'
 import type { HostEngine, HostReloadResult } from './host-engine.js'
 import type { PseudonymSecret } from './pseudonym-secret.js'
 import { startHost } from './service-host.js'
@@ -28,7 +35,13 @@ async function startWorkers(loaded: LoadedConfig, log: Logger, count: number, se
   // The primary alone reads the folder, keeps the last good state and writes the audit lines.
   const store = await PolicyStore.open(() => listOptionsFor(loaded, Date.now()), {}, undefined, log)
   const lists = () => snapshotToData(store.snapshot).data
+  const own = new Registry()
+  const clientsToday = new ClientsToday(Date.now)
+  clientsToday.register(own, BLOCKED_CLIENTS_TODAY, BLOCKED_CLIENTS_TODAY_HELP, ['category', 'group'])
+  clientsToday.register(own, BYPASS_CLIENTS_TODAY, BYPASS_CLIENTS_TODAY_HELP, ['group'])
+  droppedLinesMetric(metricFactory(own))
   const pool = new WorkerPool(count, log, {
+    clientsToday: (batch) => clientsToday.add(batch),
     secret: secret.secret.toString('hex'),
     current: () => ({ version: store.snapshot.version, data: lists, servingLastGood: store.servingLastGood !== null }),
     fatal: (line) => {
@@ -38,7 +51,6 @@ async function startWorkers(loaded: LoadedConfig, log: Logger, count: number, se
   })
   await pool.start()
   const first = pool.firstReady!
-  const aggregator = new AggregatorRegistry()
   return {
     get snapshot() {
       return store.snapshot
@@ -49,7 +61,10 @@ async function startWorkers(loaded: LoadedConfig, log: Logger, count: number, se
     workerCount: count,
     reload: (trigger) => reloadEverywhere(store, pool, log, trigger),
     countSyncFailure: () => pool.sendOne({ type: 'dnsvakt:reload-failed' }),
-    metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
+    metrics: async () => {
+      const all = AggregatorRegistry.aggregate([...(await pool.metrics()), await own.getMetricsAsJSON()])
+      return { contentType: all.contentType, body: await all.metrics() }
+    },
     workers: () => pool.status(),
     ready: () => pool.allOn(store.snapshot.version),
     alive: () => pool.alive(),

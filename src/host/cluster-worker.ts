@@ -4,14 +4,19 @@
  * never read from the folder here) with the primary's pseudonym secret. It
  * acknowledges every list hand-over with the version it now serves. A start
  * failure (a busy port) is reported to the primary as one line, and the
- * primary decides what the service does.
+ * primary decides what the service does. It enforces its share of the rate
+ * limits (1/N each, stages/rate-limit.ts), sends its registry when the
+ * primary scrapes, and reports every client it blocks for the first time
+ * today, in batches, for the host's one distinct count.
  */
 import type { Logger } from 'pino'
-import { AggregatorRegistry, Registry } from 'prom-client'
+import { Registry } from 'prom-client'
 import type { LoadedConfig } from '../config/load-config.js'
 import { createGateway, type Gateway } from '../gateway.js'
 import { type SnapshotData, snapshotFromData } from '../lists/snapshot-data.js'
 import { SnapshotReceiver } from '../lists/snapshot-transfer.js'
+import type { Metrics } from '../observability/metrics.js'
+import { workerShare } from '../stages/rate-limit.js'
 import { gatewayStatus, gatewayUpstreams } from './gateway-status.js'
 import { isMessage, type ToPrimary, type ToWorker } from './messages.js'
 import { startFailureLine } from './start-failure.js'
@@ -20,9 +25,6 @@ type Init = Extract<ToWorker, { type: 'dnsvakt:init' }>
 
 export async function runWorker(loaded: LoadedConfig, log: Logger): Promise<void> {
   const registry = new Registry()
-  // Constructing one installs prom-client's handler for the primary's metric requests; setRegistries points it at ours.
-  new AggregatorRegistry()
-  AggregatorRegistry.setRegistries([registry])
   const send = (m: ToPrimary, then?: () => void) => process.send?.(m, undefined, {}, () => then?.())
   let gateway: Gateway | null = null
   const transfers = new Transfers()
@@ -34,6 +36,7 @@ export async function runWorker(loaded: LoadedConfig, log: Logger): Promise<void
     if (transfers.take(m)) return
     if (m.type === 'dnsvakt:init') return resolveInit(m)
     if (m.type === 'dnsvakt:shutdown') return void (gateway?.close(m.graceMs) ?? Promise.resolve()).then(() => process.exit(0))
+    if (m.type === 'dnsvakt:metrics') return void registry.getMetricsAsJSON().then((metrics) => send({ type: 'dnsvakt:metrics', requestId: m.requestId, metrics }))
     if (gateway) onMessage(gateway, m, send, transfers)
   })
   // The primary decides when to stop; a signal sent to the whole process group is left to it.
@@ -44,7 +47,9 @@ export async function runWorker(loaded: LoadedConfig, log: Logger): Promise<void
   const start = await init
   try {
     transfers.select(start.transferId)
-    gateway = await createGateway(loaded, {
+    // The kernel spreads one client's packets over the workers: each enforces its share of the limits.
+    const shared = { ...loaded, config: { ...loaded.config, rateLimit: workerShare(loaded.config.rateLimit, start.workers) } }
+    gateway = await createGateway(shared, {
       logger: log,
       registry,
       // The primary's lists, never the folder's: the one transfer selected for this load.
@@ -58,6 +63,7 @@ export async function runWorker(loaded: LoadedConfig, log: Logger): Promise<void
   }
   // The worker's own store never falls back; whether the host serves its last good lists is the primary's to say.
   gateway.metrics.setServingLastGood(start.servingLastGood)
+  reportClientsToday(gateway.metrics, send)
   send({ type: 'dnsvakt:ready', version: gateway.store.snapshot.version, dns: gateway.dns, upstreams: gatewayUpstreams(gateway) })
 }
 
@@ -81,6 +87,29 @@ function onMessage(gateway: Gateway, m: ToWorker, send: (m: ToPrimary) => void, 
   } else if (m.type === 'dnsvakt:reload-failed') {
     gateway.metrics.countReload(false)
   }
+}
+
+/** How often (ms) new pseudonyms go to the primary, and how many make a batch go at once. */
+const CLIENTS_BATCH_MS = 1000
+const CLIENTS_BATCH_MAX = 1000
+
+/** Pseudonyms new to this worker today, to the primary in batches (observability/clients-today.ts). */
+function reportClientsToday(metrics: Metrics, send: (m: ToPrimary) => void): void {
+  let dayStart = 0
+  let clients: Array<[string, readonly string[], string]> = []
+  const flush = () => {
+    if (clients.length > 0) send({ type: 'dnsvakt:clients-today', batch: { dayStart, clients } })
+    clients = []
+  }
+  setInterval(flush, CLIENTS_BATCH_MS).unref()
+  metrics.newClients.listen((gauge, labels, pseudonym, day) => {
+    if (day !== dayStart) {
+      flush()
+      dayStart = day
+    }
+    clients.push([gauge, labels, pseudonym])
+    if (clients.length >= CLIENTS_BATCH_MAX) flush()
+  })
 }
 
 /** Lists arriving in pieces; the finished one a load takes next. */

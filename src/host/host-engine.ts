@@ -33,6 +33,10 @@ export interface HostEngine {
   alive(): boolean
   /** Queries being answered now, where known (single process), for the stop log. */
   inFlight(): number | null
+  /** The candidate list version's summary (GET /v1/candidate); absent or null: none evaluated in this process. */
+  candidate?(): unknown | null
+  /** When a category's firewall feed last changed (ms), where this process tracks it (single process). */
+  feedChangedAt?(category: string): number | undefined
   /** Stops accepting, answers what is in flight (bounded by graceMs), closes everything. */
   stop(graceMs: number): Promise<void>
 }

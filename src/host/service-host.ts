@@ -44,7 +44,7 @@ export async function startHost<E extends HostEngine>(
   let stopping = false
   let admin: AdminHttp | null = null
   if (config.listen.admin !== '') {
-    const routes = buildAdminRoutes(loaded, engine, { env, now: opts.now ?? Date.now, stopping: () => stopping })
+    const routes = buildAdminRoutes(loaded, engine, { env, now: opts.now ?? Date.now, stopping: () => stopping, log })
     try {
       admin = await AdminHttp.listen(config.listen.admin.address, config.listen.admin.port, routes)
     } catch (e) {

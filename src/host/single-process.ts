@@ -83,6 +83,8 @@ function gatewayEngine(gateway: Gateway): HostEngine & { readonly gateway: Gatew
     ready: () => true,
     alive: () => true,
     inFlight: () => gateway.handler.inFlight,
+    candidate: () => gateway.candidate?.summary() ?? null,
+    feedChangedAt: (category) => gateway.feedChanges.changedAt(category),
     stop: (graceMs) => gateway.close(graceMs),
   }
 }

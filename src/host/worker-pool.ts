@@ -11,12 +11,15 @@ import type { Logger } from 'pino'
 import { DnsvaktError } from '../errors.js'
 import type { SnapshotData } from '../lists/snapshot-data.js'
 import { snapshotHeader, snapshotPieces } from '../lists/snapshot-transfer.js'
-import { type BoundAddress, isMessage, type ToPrimary, type ToWorker, type WorkerReload, type WorkerStatus } from './messages.js'
+import type { ClientsTodayBatch } from '../observability/clients-today.js'
+import { type BoundAddress, isMessage, type MetricsJson, type ToPrimary, type ToWorker, type WorkerReload, type WorkerStatus } from './messages.js'
 import { PendingRequests } from './pending-requests.js'
 
 /** A worker that dies is restarted, but not more often than this per minute (a crash loop is logged and left). */
 const MAX_RESTARTS_PER_MINUTE = 10
 const STATUS_TIMEOUT_MS = 2000
+/** A worker that does not hand over its metrics by then is left out of that scrape. */
+const METRICS_TIMEOUT_MS = 5000
 /** A worker that has not taken accepted lists by then is replaced. */
 const LISTS_TIMEOUT_MS = 30_000
 
@@ -38,6 +41,8 @@ export interface PoolHooks {
   current(): { version: string; data: () => SnapshotData; servingLastGood: boolean }
   /** The service stopped serving after its start (a crash loop left no worker): exit non-zero with this line. */
   fatal(line: string): void
+  /** A worker's pseudonyms new today, for the host's distinct set. */
+  clientsToday?(batch: ClientsTodayBatch): void
 }
 
 export class WorkerPool {
@@ -45,6 +50,7 @@ export class WorkerPool {
   private readonly restarts: number[] = []
   private readonly statusRequests = new PendingRequests<WorkerStatus>()
   private readonly listRequests = new PendingRequests<ListAck>()
+  private readonly metricsRequests = new PendingRequests<MetricsJson | null>()
   private started = false
   private stopping = false
   private failed = false
@@ -115,6 +121,15 @@ export class WorkerPool {
     )
   }
 
+  /** Every connected worker's registry as JSON (one that does not answer in time is left out). */
+  async metrics(): Promise<MetricsJson[]> {
+    const members = [...this.members.values()].filter((m) => m.ready)
+    const answers = await Promise.all(
+      members.map((m) => this.metricsRequests.ask<MetricsJson | null>((requestId) => void this.send(m, { type: 'dnsvakt:metrics', requestId }), METRICS_TIMEOUT_MS, () => null)),
+    )
+    return answers.filter((a): a is MetricsJson => a !== null)
+  }
+
   /** Sends to one worker (a count that must happen once, not once per worker). */
   sendOne(m: ToWorker): void {
     const first = this.firstReady
@@ -157,6 +172,10 @@ export class WorkerPool {
         return this.statusRequests.answer(msg.requestId, msg.status)
       case 'dnsvakt:reloaded':
         return this.listRequests.answer(msg.requestId, { ok: msg.ok, version: msg.version, problems: msg.problems })
+      case 'dnsvakt:metrics':
+        return this.metricsRequests.answer(msg.requestId, msg.metrics)
+      case 'dnsvakt:clients-today':
+        return this.hooks.clientsToday?.(msg.batch)
     }
   }
 
@@ -176,7 +195,7 @@ export class WorkerPool {
   private async sendInit(m: Member): Promise<void> {
     const current = this.hooks.current()
     const transferId = await this.transfer(m, current.data())
-    if (transferId !== null) void this.send(m, { type: 'dnsvakt:init', secret: this.hooks.secret, transferId, servingLastGood: current.servingLastGood })
+    if (transferId !== null) void this.send(m, { type: 'dnsvakt:init', secret: this.hooks.secret, transferId, servingLastGood: current.servingLastGood, workers: this.count })
   }
 
   private async handLists(m: Member, trigger: string, version: string, lists: SnapshotData, servingLastGood: boolean): Promise<WorkerReload> {

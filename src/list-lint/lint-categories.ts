@@ -1,12 +1,14 @@
 /**
  * The per-entry checks of lint-lists, on a folder already read: duplicates,
  * lines a wider entry makes useless, names the allow list shadows,
- * collateral-risk names and ranges, and entries that two categories share.
+ * collateral-risk names and ranges, wildcards broad enough to be collateral
+ * risk, and entries that two categories share.
  */
 import { DomainTrie } from '../lists/domain-trie.js'
 import { type ListProblem, parseCidrList, parseDomainList } from '../lists/parse-list-file.js'
 import { type CidrEntry, cidrEntry, contains, type RangeIndex, widerIn } from './cidr-index.js'
 import { COLLATERAL_RANGES, collateralFor } from './collateral-risk.js'
+import { wildcardRisks } from './wildcard-risk.js'
 import { at, type Entry, type Findings, mainFile, type Report } from './findings.js'
 
 export interface CategoryLists {
@@ -49,8 +51,8 @@ export function distinctNames(entries: readonly Entry[], where: string, warn: Re
   const trie = DomainTrie.build([...names.keys()])
   for (const e of names.values()) {
     const start = trie.match(e.value)
-    if (start > 0) {
-      const cover = names.get(e.value.slice(start))!
+    const cover = start > 0 ? names.get(trie.entryAt(e.value, start))! : e // a wildcard entry matches itself
+    if (cover !== e) {
       warn(e.file, e.line, 'redundant', `${e.value} is already covered by ${cover.value} (${at(cover)}) in ${where}: this line adds nothing`)
     }
   }
@@ -66,11 +68,12 @@ export function lintCategory(category: string, c: CategoryLists, allow: { names:
   for (const e of names.values()) {
     const allowed = allow.trie.match(e.value)
     if (allowed >= 0) {
-      const a = allow.names.get(e.value.slice(allowed))!
+      const a = allow.names.get(allow.trie.entryAt(e.value, allowed))!
       f.warn(e.file, e.line, 'shadowed', `${e.value} never blocks: the allow list entry ${a.value} (${at(a)}) covers it`)
     }
     const risk = collateralFor(e.value)
     if (risk !== null) f.error(e.file, e.line, 'collateral', risk)
+    for (const r of wildcardRisks(e.value)) (r.severity === 'error' ? f.error : f.warn)(e.file, e.line, 'wildcard-risk', r.message)
   }
   const cidrs: RangeIndex = { byKey: new Map(), prefixes: new Set() }
   for (const e of c.cidrs) {
@@ -100,9 +103,9 @@ export function lintOverlaps(unique: ReadonlyMap<string, DistinctCategory>, warn
       if (a === b) continue
       for (const e of ua.names.values()) {
         const start = ub.trie.match(e.value)
-        if (start < 0 || (start === 0 && a < b)) continue
-        const other = ub.names.get(e.value.slice(start))!
-        warn(e.file, e.line, 'overlap', start === 0
+        const other = start < 0 ? undefined : ub.names.get(ub.trie.entryAt(e.value, start))!
+        if (other === undefined || (other.value === e.value && a < b)) continue
+        warn(e.file, e.line, 'overlap', other.value === e.value
           ? `${e.value} is in categories "${b}" (${at(other)}) and "${a}"`
           : `${e.value} (category "${a}") is also blocked by category "${b}": ${other.value} (${at(other)}) covers it`)
       }

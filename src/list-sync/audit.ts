@@ -2,9 +2,11 @@
  * Audit events: one structured log line per change to what is enforced or
  * per refusal to change it (a reload with its from and to versions, a
  * refused git update with its reason, a signature failure, a start on the
- * last good state). Always `event: "audit"` and an `action`, at info level or
- * above, so a SIEM can keep these lines and drop the rest. Never a token,
- * never a client address.
+ * last good state), and one per admin API call (host/admin-routes.ts:
+ * method, endpoint, status, whether a valid token came, the caller's
+ * address). Always `event: "audit"` and an `action`, at info level or above,
+ * so a SIEM can keep these lines and drop the rest. Never a token, never a
+ * DNS client's address.
  */
 import type { Logger } from 'pino'
 
@@ -16,6 +18,7 @@ export type AuditAction =
   | 'lists-signature-failure'
   | 'lists-rewrite-accepted'
   | 'lists-remote-changed'
+  | 'admin-api'
 
 export function audit(log: Logger | null, action: AuditAction, fields: Record<string, unknown>, warn = false): void {
   if (!log) return

@@ -3,28 +3,43 @@
  * every name below it. Built once, then immutable; a reload builds a new one.
  * Typed arrays only, no per-node objects (the root is node 0):
  * - `nodes`: two int32 per node, [parent, offset of its label in `chars`];
- * - `chars`: per node a flags byte (label length, TERMINAL, HAS_CHILDREN) and
+ * - `chars`: per node a flags byte (label length, TERMINAL, WILDCARDS) and
  *   the label's characters, so the flag and the label share a cache line;
  * - `table`: linear probing on (parent, label hash); a slot holds the child's
  *   number (low 24 bits) and 8 more hash bits, so most wrong slots are
  *   skipped without touching the node they point at.
  * `match` walks labels right to left by index and allocates nothing.
+ * Inner-label wildcard entries (`p16-tiktok-*.ibyteimg.com`) hang off the node of their fixed suffix
+ * (label-wildcards.ts), tested in one mask with TERMINAL: lists without them walk as before. The walk,
+ * probe and builder share this module on purpose: imported constants and probe cost the walk 6-30 %
+ * more instructions (callgrind, docs/benchmarks.md).
  * bench/trie-bench.mjs, 1M names (1.44M nodes): five parallel arrays at load 1/2 took 47.5 MB;
  * this layout 37 MB, with 3.4-4.1M hits and 5-5.9M misses per CPU-second.
  */
 import { DnsvaktError } from '../errors.js'
+import { fixedSuffixStart, matchAt, WildcardBuilder, type WildcardData } from './label-wildcards.js'
+import { measureEntries, normaliseEntry } from './trie-entry.js'
 
 const DOT = 0x2e
 const FNV_OFFSET = 0x811c9dc5 | 0
 const FNV_PRIME = 0x01000193
-/** Longest name in presentation form without the trailing dot (RFC 1035 s2.3.4 gives 255 octets on the wire). */
-const MAX_NAME = 253
-const MAX_LABEL = 63
+/** The node is an entry: it and every name below it match. */
 const TERMINAL = 0x80
-const HAS_CHILDREN = 0x40
+/** Inner-label wildcard patterns hang off this node (see label-wildcards.ts). */
+const WILDCARDS = 0x40
+/** The low bits of a node's flags byte: its label's length (1-63). */
 const LENGTH = 0x3f
 /** Child numbers share an int32 slot with an 8-bit hash tag, which caps a trie at 16.7M nodes. */
 const CHILD = 0xffffff
+const STOP = TERMINAL | WILDCARDS
+/**
+ * match() returns this plus the pattern's index for a wildcard hit (see
+ * entryAt). Above any index into a name (escaped names run to about 1,000
+ * characters); small enough that policy/decide.ts's `(start * 32 + bit) * 8 +
+ * kind` stays a small integer (V8 Smi, below 2^30) for up to a million
+ * patterns: at 1 << 24 it passed 2^32 and `>>> 3` lost the pattern.
+ */
+const WILDCARD_HIT = 1 << 16
 
 /** murmur3's fmix32 over (parent, label hash). Signed on purpose: after `>>> 0`, values over 2^31 are heap numbers. */
 const slotHash = (parent: number, h: number): number => {
@@ -41,6 +56,7 @@ export interface TrieData {
   readonly table: Int32Array
   readonly size: number
   readonly nodeCount: number
+  readonly wildcards: WildcardData
 }
 
 export class DomainTrie {
@@ -48,6 +64,7 @@ export class DomainTrie {
     private readonly nodes: Int32Array,
     private readonly chars: Uint8Array,
     private readonly table: Int32Array,
+    private readonly wildcards: WildcardData,
     /** Entries that remain after dropping duplicates and names already covered by a shorter entry. */
     readonly size: number,
     /** Label nodes stored (the root not counted): what the memory use follows. */
@@ -55,35 +72,39 @@ export class DomainTrie {
   ) {}
 
   /**
-   * Builds a trie from entries in any order, consumed one at a time (a generator
-   * need not hold them all). Entries are lower-cased and lose one trailing dot;
-   * anything else odd throws DNSVAKT_ERR_BLOCKLIST: list files are validated
-   * before this, so that is a programming error, not an operator one.
+   * Builds a trie from entries in any order, consumed one at a time (a generator need not hold
+   * them all), normalised and checked by normaliseEntry (trie-entry.ts).
    */
   static build(names: Iterable<string>): DomainTrie {
     const b = Array.isArray(names) ? TrieBuilder.sizedFor(names) : new TrieBuilder(64, 64, 640)
-    for (const raw of names) b.insert(normaliseEntry(raw))
-    b.dropOrphans()
-    return new DomainTrie(b.nodes, b.chars, b.table, b.size, b.count - 1)
+    for (const raw of names) {
+      const name = normaliseEntry(raw)
+      if (name.includes('*')) b.insertPattern(name)
+      else b.insert(name)
+    }
+    const renumber = b.dropOrphans()
+    const wildcards = b.patterns.finish((n) => {
+      const node = renumber === null ? n : Math.abs(renumber[n])
+      return node === 0 || (b.chars[b.nodes[node * 2 + 1]] & TERMINAL) !== 0 ? 0 : node
+    })
+    return new DomainTrie(b.nodes, b.chars, b.table, wildcards, b.size + wildcards.patterns.length, b.count - 1)
   }
 
-  /**
-   * The trie as plain typed arrays, so it can be built in a worker thread and
-   * moved to the main thread without a copy (postMessage with a transfer list).
-   */
+  /** The trie as plain data, built in a worker thread and moved to the main thread (postMessage; the arrays transferred). */
   toData(): TrieData {
-    return { nodes: this.nodes, chars: this.chars, table: this.table, size: this.size, nodeCount: this.nodeCount }
+    const { nodes, chars, table, wildcards, size, nodeCount } = this
+    return { nodes, chars, table, size, nodeCount, wildcards }
   }
 
   /** The inverse of toData(); the arrays are used as they are (never copied, never changed). */
   static fromData(d: TrieData): DomainTrie {
-    return new DomainTrie(d.nodes, d.chars, d.table, d.size, d.nodeCount)
+    return new DomainTrie(d.nodes, d.chars, d.table, d.wildcards, d.size, d.nodeCount)
   }
 
   /**
-   * If `name` (lower-case, no trailing dot) is an entry or lies below one,
-   * returns the index where that entry starts in `name` (`name.slice(i)` is
-   * the entry); the entry closest to the root wins. Otherwise -1.
+   * If `name` (lower-case, no trailing dot) is an entry or lies below one, the index where that
+   * entry starts in `name`, or for a wildcard entry a number past the name's end: read either with
+   * entryAt(). The entry closest to the root wins (a wildcard entry at its fixed suffix). Else -1.
    */
   match(name: string): number {
     let node = 0
@@ -94,15 +115,26 @@ export class DomainTrie {
       for (let c; dot >= 0 && (c = name.charCodeAt(dot)) !== DOT; dot--) h = Math.imul(h ^ c, FNV_PRIME)
       node = lookup(this.table, this.nodes, this.chars, node, h, name, dot + 1, end)
       if (node === 0) return -1
-      if ((this.chars[this.nodes[node * 2 + 1]] & TERMINAL) !== 0) return dot + 1
+      const flags = this.chars[this.nodes[node * 2 + 1]]
+      if ((flags & STOP) !== 0) {
+        if ((flags & TERMINAL) !== 0) return dot + 1
+        const w = matchAt(this.wildcards, node, name, dot)
+        if (w >= 0) return WILDCARD_HIT + w
+      }
       end = dot
     }
     return -1
   }
 
-  /** True when `name` is itself an entry (not merely below one). */
+  /** The entry a match() result `start` (>= 0) stands for: `name.slice(start)`, or the wildcard pattern as listed. */
+  entryAt(name: string, start: number): string {
+    return start >= WILDCARD_HIT ? this.wildcards.patterns[start - WILDCARD_HIT] : name.slice(start)
+  }
+
+  /** True when `name` is itself an entry (not merely below one); a wildcard pattern counts as written. */
   has(name: string): boolean {
-    return this.match(name) === 0
+    const start = this.match(name)
+    return start === 0 || (start >= WILDCARD_HIT && this.entryAt(name, start) === name)
   }
 }
 
@@ -137,7 +169,8 @@ class TrieBuilder {
   count = 1 // node 0 is the root
   charsUsed = 1 // chars[0] holds the root's flags
   size = 0
-  private orphans = false // an entry landed on a node that already had children
+  readonly patterns = new WildcardBuilder()
+  private orphans = false // an entry landed on a node that already existed (with children or patterns)
 
   constructor(entries: number, nodeCapacity: number, charCapacity: number) {
     this.nodes = new Int32Array(nodeCapacity * 2 + 2)
@@ -148,39 +181,56 @@ class TrieBuilder {
 
   /** Sized for the worst case (every label new), never grown: unwritten pages never become resident. */
   static sizedFor(names: readonly string[]): TrieBuilder {
-    let labels = 0
-    let chars = 0
-    for (const name of names) {
-      chars += name.length + 1
-      for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) === DOT) labels++
-    }
-    return new TrieBuilder(names.length, labels + names.length, chars)
+    const { labels, chars } = measureEntries(names)
+    return new TrieBuilder(names.length, labels, chars)
   }
 
   insert(name: string): void {
+    const node = this.path(name, 0)
+    if (node <= 0) return
+    this.chars[this.nodes[node * 2 + 1]] |= TERMINAL
+    this.size++
+  }
+
+  /** A wildcard entry: the path of its fixed suffix, flagged, with the pattern hung off its last node. */
+  insertPattern(pattern: string): void {
+    const from = fixedSuffixStart(pattern) // -1 for a "*" in the last label, which the parser never lets through
+    if (from <= 0) throw new DnsvaktError('DNSVAKT_ERR_BLOCKLIST', `domain trie entry ${JSON.stringify(pattern)} has a "*" in its last label`)
+    const node = this.path(pattern, from)
+    if (node <= 0) return
+    this.chars[this.nodes[node * 2 + 1]] |= WILDCARDS
+    this.patterns.add(node, pattern)
+  }
+
+  /**
+   * Finds or adds the nodes of `name.slice(from)`, returning the last; -1 when a
+   * shorter entry covers it. Notes orphans when that last node already existed.
+   */
+  private path(name: string, from: number): number {
     let node = 0
-    for (let end = name.length; end > 0; ) {
+    let added = false
+    for (let end = name.length; end > from; ) {
       const dot = name.lastIndexOf('.', end - 1) // simpler than match()'s loop; build time is not the hot path
       let h = FNV_OFFSET
       for (let i = end - 1; i > dot; i--) h = Math.imul(h ^ name.charCodeAt(i), FNV_PRIME)
       let child = lookup(this.table, this.nodes, this.chars, node, h, name, dot + 1, end)
-      if (child === 0) child = this.addNode(node, name, dot + 1, end)
-      else if ((this.chars[this.nodes[child * 2 + 1]] & TERMINAL) !== 0) return // covered by a shorter entry
+      added = child === 0
+      if (added) child = this.addNode(node, name, dot + 1, end)
+      else if ((this.chars[this.nodes[child * 2 + 1]] & TERMINAL) !== 0) return -1 // covered by a shorter entry
       node = child
       end = dot
     }
-    const at = this.nodes[node * 2 + 1]
-    if ((this.chars[at] & HAS_CHILDREN) !== 0) this.orphans = true
-    this.chars[at] |= TERMINAL
-    this.size++
+    if (!added) this.orphans = true
+    return node
   }
 
   /**
    * Drops every node below a terminal one, compacting in place: a parent is numbered before its
    * children, so one forward pass knows if a node's parent survived, and survivors only move forward.
+   * Returns the renumbering (old node -> new, negative when terminal, 0 when dropped), or null.
    */
-  dropOrphans(): void {
-    if (!this.orphans) return
+  dropOrphans(): Int32Array | null {
+    if (!this.orphans) return null
     const renumber = new Int32Array(this.count) // new number; negative when terminal; 0 when dropped
     let kept = 1
     let cursor = 1
@@ -203,6 +253,7 @@ class TrieBuilder {
     this.charsUsed = cursor
     this.table.fill(0)
     this.reindex(this.table)
+    return renumber
   }
 
   private addNode(parent: number, name: string, start: number, end: number): number {
@@ -217,7 +268,6 @@ class TrieBuilder {
       this.reindex(this.table)
     }
     const n = this.count++
-    this.chars[this.nodes[parent * 2 + 1]] |= HAS_CHILDREN
     this.nodes[n * 2] = parent
     this.nodes[n * 2 + 1] = this.charsUsed
     this.chars[this.charsUsed++] = len
@@ -250,22 +300,3 @@ class TrieBuilder {
 const tableSizeFor = (nodes: number): number => 2 ** Math.ceil(Math.log2(Math.max(16, (nodes * 4) / 3 + 1)))
 
 const copyInto = <T extends Int32Array | Uint8Array>(from: T, to: T): T => (to.set(from), to)
-
-/** Lower-cases, drops one trailing dot, and checks for labels of 1-63 printable ASCII characters (a loop: 3x a regex). */
-function normaliseEntry(raw: string): string {
-  const name = raw.endsWith('.') ? raw.slice(0, -1) : raw
-  let labelLength = 0
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i)
-    if (c === DOT ? labelLength === 0 : c <= 0x20 || c >= 0x7f || labelLength === MAX_LABEL) return invalid(raw)
-    labelLength = c === DOT ? 0 : labelLength + 1
-  }
-  if (labelLength === 0 || name.length > MAX_NAME) return invalid(raw)
-  // V8 hands back the same string when nothing changes, so lower-case entries are not copied.
-  return name.toLowerCase()
-}
-
-function invalid(raw: string): never {
-  const rule = 'labels of 1-63 printable ASCII characters, at most 253 in all'
-  throw new DnsvaktError('DNSVAKT_ERR_BLOCKLIST', `domain trie entry ${JSON.stringify(raw)} is not a name: ${rule}`)
-}

@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises'
 import { BlockList } from 'node:net'
 import { basename } from 'node:path'
-import { addNetwork } from '../policy/network-list.js'
+import { addNetwork } from '../net/network-list.js'
 import { isSeq, LineCounter, parseDocument } from 'yaml'
 import type { ListProblem } from './parse-list-file.js'
 

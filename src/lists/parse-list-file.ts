@@ -28,6 +28,8 @@ const HOSTS_BOILERPLATE = new Set([
 
 const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/i
 const ADBLOCK_RULE = /^\|\|([^^$|*/]+)\^$/
+/** `||p16-tiktok-*.ibyteimg.com^`: an adblock rule with inner-label wildcards (not a leading one). */
+const ADBLOCK_WILDCARD_RULE = /^\|\|([^^$|*/][^^$|/]*)\^$/
 /**
  * A line that is already a list entry: lower-case, two or more valid labels,
  * at most 253 characters, a last label that is not all digits, nothing else.
@@ -40,7 +42,9 @@ const PLAIN_ENTRY = /^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)
  * One domain per line, meaning the name and every name below it. Also reads
  * hosts-file lines ("0.0.0.0 a.example b.example") and adblock "||name^"
  * lines, so vendor lists can be dropped in. "#" starts a comment (at the start
- * of a line, or after whitespace); "!" lines are adblock comments.
+ * of a line, or after whitespace); "!" lines are adblock comments. A "*"
+ * inside a label (`p16-tiktok-*.ibyteimg.com`) matches within that label only
+ * (see wildcardProblem); "*." in front means the name and its subdomains.
  */
 export function parseDomainList(text: string, file: string): { names: string[]; problems: ListProblem[] } {
   const names: string[] = []
@@ -62,10 +66,10 @@ export function parseDomainList(text: string, file: string): { names: string[]; 
     if (content.startsWith('@@')) {
       report('adblock exception rules (@@) are not supported: put the name in allow.txt instead')
     } else if (content.startsWith('||')) {
-      const m = ADBLOCK_RULE.exec(content)
+      const m = ADBLOCK_RULE.exec(content) ?? ADBLOCK_WILDCARD_RULE.exec(content)
       if (m !== null) take(m[1])
       else if (content.includes('$')) report('adblock rules with modifiers ($...) are not supported; write the bare name')
-      else if (content.slice(2).includes('*')) report('adblock wildcards are not supported; a name already covers its subdomains')
+      else if (content.slice(2).includes('*')) report('adblock wildcards in front ("||*.") are not supported; a name already covers its subdomains')
       else report('unsupported adblock rule: only "||name^" is accepted')
     } else {
       const fields = content.split(/\s+/)
@@ -118,7 +122,10 @@ export function isValidDomainName(name: string): boolean {
 function normaliseListName(candidate: string): string | { problem: string } {
   let name = candidate.startsWith('*.') ? candidate.slice(2) : candidate
   if (name.endsWith('.')) name = name.slice(0, -1)
-  if (name.includes('*')) return { problem: 'wildcards are not supported: a name already covers all its subdomains ("*." in front is allowed)' }
+  if (name.includes('*')) {
+    const problem = wildcardProblem(name)
+    return problem === null ? name.toLowerCase() : { problem }
+  }
   if (/[^\x00-\x7f]/.test(name)) {
     // domainToASCII parses a URL host, so "ü/x.com" would come back as just "xn--tda": only hand it name characters.
     if (/[^a-z0-9._\-\u0080-\uffff]/i.test(name)) return { problem: `${JSON.stringify(candidate)} is not a valid domain name` }
@@ -133,6 +140,30 @@ function normaliseListName(candidate: string): string | { problem: string } {
     return { problem: `${JSON.stringify(name)} is a single label (a top-level domain): it would block every name under it` }
   }
   return name
+}
+
+/**
+ * Why `name` (with a "*" somewhere, a leading "*." already taken off) cannot be
+ * a wildcard entry, or null. A "*" stands for zero or more characters inside
+ * one label. It needs two fixed labels to its right (`tik*.com` would catch
+ * names of countless registrants), may not stand in the last label, and a
+ * first label of only "*" is refused ("*." in front already means "the name
+ * and its subdomains"). lint-lists judges the breadth of accepted ones
+ * (list-lint/wildcard-risk.ts).
+ */
+function wildcardProblem(name: string): string | null {
+  if (/[^\x00-\x7f]/.test(name)) return `${JSON.stringify(name)}: wildcards need the name in its xn-- form`
+  const labels = name.split('.')
+  let last = labels.length - 1
+  while (!labels[last].includes('*')) last--
+  const fixed = labels.length - 1 - last
+  if (labels[0] === '*') return `${JSON.stringify(name)}: wildcards: a first label of only "*" is not supported; write the name (it covers all its subdomains)`
+  if (fixed < 2) {
+    return `${JSON.stringify(name)}: wildcards need at least two fixed labels to their right (${fixed === 0 ? 'none in the top-level label' : `under a single label "${labels[last + 1]}" they would match names of many registrants`})`
+  }
+  // The label rules, with each "*" standing for one letter (it may match nothing: "p16-*" also matches "p16-").
+  if (!isValidDomainName(name.replace(/\*+/g, 'a'))) return `${JSON.stringify(name)} is not a valid domain name (wildcards stand inside a label)`
+  return null
 }
 
 /** "#" at the start of the content or after whitespace begins a comment; "a#b" stays (and is then rejected as a name). */

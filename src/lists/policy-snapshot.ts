@@ -12,9 +12,8 @@ import type { ListProblem } from './parse-list-file.js'
 /** Categories are bits in an int32 mask, so there can be at most this many. */
 export const MAX_CATEGORIES = 30
 
-/** Decoders for PolicySnapshot.matchName's result. */
-export const hitBit = (hit: number): number => hit & 31
-export const hitStart = (hit: number): number => hit >>> 5
+/** Decoders for PolicySnapshot.matchName's result (the snapshot implements the pipeline's PolicyView). */
+export { hitBit, hitStart } from '../pipeline/policy-view.js'
 
 export interface Category {
   readonly name: string
@@ -62,7 +61,7 @@ export class PolicySnapshot {
 
   /**
    * The first category in `mask` whose domain list covers `name`, encoded as
-   * `start * 32 + bit` where `name.slice(start)` is the matching entry (decode
+   * `start * 32 + bit` where `domains.entryAt(name, start)` is the matching entry (decode
    * with hitBit/hitStart); -1 for none. A number, so the hot path allocates
    * nothing. (start can pass 255: escaped names run to about 1,000 characters.)
    */

@@ -132,8 +132,10 @@ export class PolicyStore {
     }
     this.current = next
     this.fallback = null
+    // Metrics and the log follow the swap at once; saving the copy to disk may take a moment.
+    const result = this.report({ ok: true, version: next.version, problems: [], changed: next.version !== old.version }, trigger, next, next.version, old.version)
     if (staging) await this.keep(staging)
-    return this.report({ ok: true, version: next.version, problems: [], changed: next.version !== old.version }, trigger, next, next.version, old.version)
+    return result
   }
 
   /** Makes a staged copy the last good state; a state folder that cannot be written is reported, not fatal. */

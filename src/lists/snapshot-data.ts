@@ -4,7 +4,7 @@
  * small and structured-cloned. See load-lists-in-worker.ts for why.
  */
 import { BlockList } from 'node:net'
-import { addNetwork } from '../policy/network-list.js'
+import { addNetwork } from '../net/network-list.js'
 import { DomainTrie, type TrieData } from './domain-trie.js'
 import type { Exemption } from './exemptions.js'
 import { IpRangeSet } from './ip-ranges.js'

@@ -12,7 +12,7 @@
 import type { TrieData } from './domain-trie.js'
 import type { SnapshotData } from './snapshot-data.js'
 
-/** The arrays' sizes in place of the arrays. */
+/** The arrays' sizes in place of the arrays; the wildcard patterns (a few, small) travel in the header as they are. */
 type TrieShape = Omit<TrieData, 'nodes' | 'chars' | 'table'> & { readonly nodes: number; readonly chars: number; readonly table: number }
 
 /** Everything but the trie arrays; sent first, so the receiver can allocate. */
@@ -31,7 +31,7 @@ export interface SnapshotPiece {
 /** 1 MiB: 64 KiB and 16 MiB pieces measured the same; this keeps the message count low and each piece small. */
 export const PIECE_BYTES = 1024 * 1024
 
-const shape = (t: TrieData): TrieShape => ({ size: t.size, nodeCount: t.nodeCount, nodes: t.nodes.length, chars: t.chars.length, table: t.table.length })
+const shape = (t: TrieData): TrieShape => ({ size: t.size, nodeCount: t.nodeCount, nodes: t.nodes.length, chars: t.chars.length, table: t.table.length, wildcards: t.wildcards })
 const triesOf = <T>(d: { categories: ReadonlyArray<{ domains: T }>; allow: T }): T[] => [...d.categories.map((c) => c.domains), d.allow]
 
 export function snapshotHeader(data: SnapshotData): SnapshotHeader {
@@ -75,6 +75,7 @@ export class SnapshotReceiver {
       nodes: this.arrays[i++] as Int32Array,
       chars: this.arrays[i++] as Uint8Array,
       table: this.arrays[i++] as Int32Array,
+      wildcards: s.wildcards,
     })
     const h = this.header
     return { ...h, categories: h.categories.map((c) => ({ ...c, domains: trie(c.domains) })), allow: trie(h.allow) }

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino'
 import { Registry } from 'prom-client'
 import type { Config } from '../config/schema.js'
+import { BypassTelemetry } from './bypass-telemetry.js'
 import { ClientPseudonymizer } from './client-pseudonym.js'
 import { EdgeObserver } from './edge-observer.js'
 import { DecisionLog } from './logger.js'
@@ -28,12 +29,16 @@ export interface ObservabilityDeps {
   readonly version: string
   /** Client-pseudonym secret shared by the host's processes (host/pseudonym-secret.ts); random per process when absent. */
   readonly pseudonymSecret?: Buffer
+  /** tls.serverName: SVCB queries for `_dns.<it>` discover dnsvakt itself, not another resolver (bypass-telemetry.ts). */
+  readonly tlsServerName?: string | null
 }
 
 export interface LabelSets {
   readonly upstreams: readonly string[]
   readonly groups: readonly string[]
   readonly categories: readonly string[]
+  /** (category, group) pairs the groups have in shadow: their would-block series start at 0. */
+  readonly shadowPairs?: ReadonlyArray<{ readonly category: string; readonly group: string }>
 }
 
 export interface Observability {
@@ -52,12 +57,15 @@ export function buildObservability(section: Config['log'], labels: LabelSets, de
     groups: [...new Set([...labels.groups, 'default'])],
     categories: [...labels.categories, BUILTIN_CATEGORY],
     version: deps.version,
+    shadowPairs: labels.shadowPairs,
   })
   const pseudonyms = new ClientPseudonymizer({ mode: section.clientAddress, now, secret: deps.pseudonymSecret })
   const decisions = new DecisionLog(deps.decisionLogger ?? logger, { pseudonymizer: pseudonyms, queries: section.queries })
+  const own = deps.tlsServerName ?? null
+  const bypass = new BypassTelemetry(metrics.registry, { groups: [...new Set([...labels.groups, 'default'])], ownDdrName: own === null ? null : `_dns.${own}`, now, newClients: metrics.newClients })
   return {
     metrics,
-    observer: (listVersion) => new EdgeObserver(metrics, decisions, pseudonyms, listVersion, logger),
+    observer: (listVersion) => new EdgeObserver(metrics, decisions, pseudonyms, listVersion, logger, bypass),
     clientForLog: (address) => pseudonyms.forLog(address),
   }
 }

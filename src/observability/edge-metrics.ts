@@ -4,13 +4,22 @@
  * upstream.maxPending, and the rate limiter's store. None carries a client
  * label; the client of a limiting episode is in the `rate-limited` log line.
  */
-import type { Metrics } from './metrics.js'
 import { type MetricFactory, zeroed } from './metric-factory.js'
 
 export type TcpClosed = 'access' | 'per-client' | 'total' | 'idle' | 'output'
 const TCP_CLOSED: readonly TcpClosed[] = ['access', 'per-client', 'total', 'idle', 'output']
 
-export type EdgeMetrics = Pick<Metrics, 'tcpClosed' | 'upstreamOverload' | 'setUpstreamPending' | 'setRateLimitClients' | 'rateLimitEpisode' | 'rateLimitEviction'>
+export interface EdgeMetrics {
+  /** A TCP connection refused at accept or cut by the listener (tcp-listener.ts TcpCloseReason). */
+  tcpClosed(reason: TcpClosed): void
+  /** A miss answered SERVFAIL because upstream.maxPending exchanges were in flight. */
+  upstreamOverload(): void
+  /** Read at scrape time for dnsvakt_upstream_pending and dnsvakt_rate_limit_clients. */
+  setUpstreamPending(read: () => number): void
+  setRateLimitClients(read: () => number): void
+  rateLimitEpisode(): void
+  rateLimitEviction(): void
+}
 
 export function edgeMetrics(f: MetricFactory): EdgeMetrics {
   const overload = f.counter('dnsvakt_upstream_overload_total', 'Misses answered SERVFAIL at once because upstream.maxPending exchanges were in flight.')

@@ -1,17 +1,19 @@
 /**
  * Records each query once, at the listener edge: the query counter and
- * latency, the policy counters, and the decision log for enforcement events.
+ * latency, the policy counters, and the decision log for enforcement events
+ * (and what a shadow category would have blocked).
  * The hot path (a cached or forwarded answer with no decision) costs two
  * metric updates and one flag test for the query log.
  */
 import type { Logger } from 'pino'
 import type { Query } from '../pipeline/query.js'
-import type { Reply, ReplySource } from '../pipeline/types.js'
+import type { BlockReason, Reply, ReplySource } from '../pipeline/types.js'
 import type { QueryObserver } from '../server/query-handler.js'
 import type { Transport } from '../pipeline/transport.js'
 import type { ClientPseudonymizer } from './client-pseudonym.js'
 import type { DecisionLog } from './logger.js'
 import { qtypeLabel, type Metrics } from './metrics.js'
+import type { BypassTelemetry } from './bypass-telemetry.js'
 
 export class EdgeObserver implements QueryObserver {
   constructor(
@@ -20,11 +22,14 @@ export class EdgeObserver implements QueryObserver {
     private readonly pseudonyms: ClientPseudonymizer,
     private readonly listVersion: () => string,
     private readonly log: Logger,
+    private readonly bypass?: BypassTelemetry,
   ) {}
 
   observe(q: Query | null, transport: Transport, source: ReplySource | 'dropped', reply: Reply | null, seconds: number): void {
     this.metrics.countQuery(transport, q === null ? 0 : q.qtype, source, seconds)
     if (q === null || reply === null || reply.kind !== 'answer') return
+    this.bypass?.observe(q, reply, this.pseudonyms)
+    if (q.wouldBlock !== null && reply.block === undefined) this.wouldBlock(q, q.wouldBlock)
     if (reply.block !== undefined) {
       this.metrics.countBlocked(reply.block.category, q.group, reply.block.caughtBy, this.pseudonyms.pseudonymForCounting(q.clientAddress))
       this.decisions.logBlocked(q, reply.block, this.listVersion())
@@ -34,6 +39,12 @@ export class EdgeObserver implements QueryObserver {
     } else if (this.decisions.queriesEnabled) {
       this.decisions.logQuery(q, source, seconds)
     }
+  }
+
+  /** What a shadow category would have blocked (policy/shadow.ts): counted and logged, never a client label. */
+  private wouldBlock(q: Query, block: BlockReason): void {
+    this.metrics.countWouldBlock(block.category, q.group, block.caughtBy)
+    this.decisions.logWouldBlock(q, block, this.listVersion())
   }
 
   /** An unexpected error in the chain (a bug): logged with its stack; the client got SERVFAIL. */

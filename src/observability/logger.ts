@@ -2,12 +2,22 @@
  * The process logger (pino, JSON lines on stdout) and the decision log: one
  * line per enforcement decision, which the network team reads to see which
  * name was blocked for which client group. The query name is logged here and
- * never in metrics; the client address only as the pseudonymizer allows.
+ * never in metrics; the client address only as the pseudonymizer allows, and
+ * an exemption id (which names the device as surely as its address) only
+ * when `log.clientAddress` is `full`.
+ *
+ * stdout is written asynchronously with a bounded queue: when whatever reads
+ * it stops (a stuck log shipper, a pipe nobody reads), at most
+ * LOG_QUEUE_BYTES wait in memory; lines past that are dropped and counted
+ * (log-drops.ts, exported as dnsvakt_log_dropped_lines_total) and DNS
+ * keeps being answered. Unbounded, the queue grew ~3.5 MiB per 10,000
+ * decision-log lines (docs/reliability.md).
  */
 import { pino, type DestinationStream, type Logger } from 'pino'
 import type { BlockReason, ExemptReason } from '../pipeline/types.js'
 import type { Transport } from '../pipeline/transport.js'
 import type { ClientPseudonymizer } from './client-pseudonym.js'
+import { countDroppedLogLine } from './log-drops.js'
 import { qtypeLabel, type QueryResult } from './metrics.js'
 
 export type { Logger }
@@ -23,6 +33,31 @@ export interface LoggerOptions {
   base?: Record<string, unknown>
 }
 
+/** Bytes of log lines that may wait for a slow or stuck stdout; past it, lines are dropped and counted. */
+export const LOG_QUEUE_BYTES = 1024 * 1024
+
+/**
+ * An asynchronous writer to `fd` that queues at most `maxBytes`, counting
+ * what it drops. At exit it tries once to flush and gives up on a stuck
+ * pipe (pino's own exit flush would wait for it forever).
+ */
+export function boundedDestination(fd = 1, maxBytes = LOG_QUEUE_BYTES): DestinationStream {
+  let exiting = false
+  // Registered before pino.destination registers its exit flush, so it runs first.
+  process.once('exit', () => {
+    exiting = true
+    try {
+      dest.flushSync()
+    } catch {
+      // stdout is stuck: what is still queued is lost, like the lines dropped before it.
+    }
+    dest.destroy()
+  })
+  const dest: ReturnType<typeof pino.destination> = pino.destination({ dest: fd, sync: false, maxLength: maxBytes, retryEAGAIN: () => !exiting })
+  dest.on('drop', countDroppedLogLine)
+  return dest
+}
+
 /** The JSON logger every process log comes from. `time` is ISO 8601 (UTC) from the injected clock, readable in `docker logs`. */
 export function createLogger(opts: LoggerOptions): Logger {
   const now = opts.now ?? Date.now
@@ -31,7 +66,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     ...(opts.base && { base: opts.base }),
     timestamp: () => `,"time":"${new Date(now()).toISOString()}"`,
   }
-  return opts.destination === undefined ? pino(options) : pino(options, opts.destination)
+  return pino(options, opts.destination ?? boundedDestination())
 }
 
 /**
@@ -61,17 +96,20 @@ const qtypeText = (qtype: number): string => {
 
 /**
  * Enforcement decisions at `info`, each with an `event` field (blocked,
- * exempted, query). Every method checks first whether the line will be
+ * would-block, exempted, query). Every method checks first whether the line will be
  * written and returns before building anything when it will not.
  */
 export class DecisionLog {
   readonly queriesEnabled: boolean
   readonly #log: Logger
   readonly #pseudonymizer: ClientPseudonymizer
+  /** An exemption id identifies the device: logged only where the address itself is. */
+  readonly #exemptionIds: boolean
 
   constructor(logger: Logger, opts: DecisionLogOptions) {
     this.#log = logger
     this.#pseudonymizer = opts.pseudonymizer
+    this.#exemptionIds = opts.pseudonymizer.mode === 'full'
     this.queriesEnabled = opts.queries ?? false
   }
 
@@ -85,13 +123,23 @@ export class DecisionLog {
     }, 'blocked')
   }
 
+  /** A name a shadow category would have blocked; the client got the normal answer (policy/shadow.ts). */
+  logWouldBlock(q: QueryFacts, block: BlockReason, listVersion: string): void {
+    if (!this.#log.isLevelEnabled('info')) return
+    this.#log.info({
+      event: 'would-block', name: q.name, qtype: qtypeText(q.qtype), transport: q.transport,
+      client: this.#client(q), group: q.group, category: block.category, caughtBy: block.caughtBy,
+      entry: block.entry, listVersion,
+    }, 'would-block')
+  }
+
   /** A name a category would have blocked, let through by an exemption. */
   logExempted(q: QueryFacts, exempted: ExemptReason, listVersion: string): void {
     if (!this.#log.isLevelEnabled('info')) return
     this.#log.info({
       event: 'exempted', name: q.name, qtype: qtypeText(q.qtype), transport: q.transport,
       client: this.#client(q), group: q.group, categories: exempted.categories,
-      exemptionId: exempted.exemptionId, listVersion,
+      exemptionId: this.#exemptionIds ? exempted.exemptionId : undefined, listVersion,
     }, 'exempted')
   }
 

@@ -14,7 +14,8 @@ export type Aggregator = 'sum' | 'max' | 'min'
 
 export interface MetricFactory {
   readonly registry: Registry
-  counter(name: string, help: string, labelNames?: string[]): Counter<string>
+  /** `collect` (optional) runs at scrape time, for counts kept elsewhere. */
+  counter(name: string, help: string, labelNames?: string[], collect?: (c: Counter<string>) => void): Counter<string>
   /** `collect` runs at scrape time, so values read from elsewhere cost nothing per query. */
   gauge(name: string, help: string, labelNames?: string[], aggregator?: Aggregator, collect?: (g: Gauge<string>) => void): Gauge<string>
   histogram(name: string, help: string, labelNames: string[], buckets: number[]): Histogram<string>
@@ -24,7 +25,8 @@ export function metricFactory(registry: Registry): MetricFactory {
   const registers = [registry]
   return {
     registry,
-    counter: (name, help, labelNames = []) => new Counter({ name, help, labelNames, registers }),
+    counter: (name, help, labelNames = [], collect) =>
+      new Counter({ name, help, labelNames, registers, ...(collect && { collect(this: Counter<string>) { collect(this) } }) }),
     gauge: (name, help, labelNames = [], aggregator = 'sum', collect) =>
       new Gauge({ name, help, labelNames, registers, aggregator, ...(collect && { collect(this: Gauge<string>) { collect(this) } }) }),
     histogram: (name, help, labelNames, buckets) => new Histogram({ name, help, labelNames, buckets, registers }),

@@ -1,8 +1,8 @@
 /**
  * Every metric of dnsvakt, on a registry passed in (never prom-client's
  * global one): the Metrics interface the rest of the code reports to, and
- * its assembly from one builder per area (dns, policy, cache, upstream,
- * lists, server; the larger two in policy-metrics.ts and upstream-metrics.ts). Names are dnsvakt_<area>_<name>_<unit>; labels come only from
+ * its assembly from one builder per area (dns, policy, shadow, cache, upstream,
+ * lists, server; the larger ones in policy-metrics.ts, shadow-metrics.ts and upstream-metrics.ts). Names are dnsvakt_<area>_<name>_<unit>; labels come only from
  * closed sets; docs/metrics.md is the contract and a test keeps them equal.
  *
  * Hot path: the metrics touched on every query (queries, answer latency,
@@ -13,11 +13,14 @@
  */
 import { collectDefaultMetrics, type Registry } from 'prom-client'
 import { REPLY_SOURCES, type CaughtBy, type ReplySource } from '../pipeline/types.js'
-import type { Transport } from '../pipeline/transport.js'
+import { TRANSPORTS, type Transport } from '../pipeline/transport.js'
 import { ArrayCounter, ArrayHistogram } from './array-metrics.js'
 import { type MetricFactory, metricFactory, OTHER, zeroed } from './metric-factory.js'
-import { edgeMetrics, type TcpClosed } from './edge-metrics.js'
+import { type EdgeMetrics, edgeMetrics, type TcpClosed } from './edge-metrics.js'
+import { droppedLinesMetric } from './log-drops.js'
+import type { NewClientsFeed } from './new-clients-feed.js'
 import { policyMetrics } from './policy-metrics.js'
+import { type ShadowMetrics, shadowMetrics } from './shadow-metrics.js'
 import { type UpstreamFailure, type UpstreamIgnored, upstreamMetrics } from './upstream-metrics.js'
 
 export type { TcpClosed, UpstreamFailure, UpstreamIgnored }
@@ -30,6 +33,7 @@ const QTYPE_NUMBERS = [1, 28, 5, 65, 15, 16, 12, 33, 2, 6, 64, 255]
 /** The qtype label for a type number: one of QTYPE_LABELS, 'other' for anything else. */
 export const qtypeLabel = (qtype: number): string => QTYPE_LABELS[QTYPE_NUMBERS.indexOf(qtype)] ?? 'other'
 
+const TRANSPORT_INDEX: Record<Transport, number> = { udp: 0, tcp: 1, dot: 2, doh: 3 }
 const RESULTS: readonly QueryResult[] = [...REPLY_SOURCES, 'dropped']
 // 20 us (a cached answer) to 3 s (a slow upstream plus retry).
 const ANSWER_BUCKETS = [0.00002, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3]
@@ -46,15 +50,19 @@ export interface MetricsOptions {
   /** Register prom-client's process metrics with prefix dnsvakt_ (default true). */
   defaultMetrics?: boolean
   distinctClientsCap?: number
+  /** (category, group) pairs in shadow (groups.<name>.shadow): their would-block series start at 0. */
+  shadowPairs?: ReadonlyArray<{ readonly category: string; readonly group: string }>
 }
 
-export interface Metrics {
+export interface Metrics extends EdgeMetrics, ShadowMetrics {
   readonly registry: Registry
   /** Once per query at the listener edge. `dropped`: no reply was sent (not observed in the histogram). */
   countQuery(transport: Transport, qtype: number, result: QueryResult, seconds: number): void
   /** A blocked answer; the pseudonym (never an address) feeds the distinct-clients-today gauge. */
   countBlocked(category: string, group: string, caughtBy: CaughtBy, clientPseudonym: string): void
   countExemption(category: string, group: string): void
+  /** Each pseudonym new to a distinct-clients series today (policy-metrics.ts; a cluster worker listens). */
+  readonly newClients: NewClientsFeed
   /** A count, or a function read at scrape time (exemptions expire by themselves, without a reload). */
   setExemptionsActive(n: number | (() => number)): void
   cacheHit(): void
@@ -75,15 +83,6 @@ export interface Metrics {
   /** 1 while the last good lists are served because the list folder was refused at start. */
   setServingLastGood(serving: boolean): void
   tcpConnections(delta: number): void
-  /** A TCP connection refused at accept or cut by the listener (tcp-listener.ts TcpCloseReason). */
-  tcpClosed(reason: TcpClosed): void
-  /** A miss answered SERVFAIL because upstream.maxPending exchanges were in flight. */
-  upstreamOverload(): void
-  /** Read at scrape time for dnsvakt_upstream_pending and dnsvakt_rate_limit_clients. */
-  setUpstreamPending(read: () => number): void
-  setRateLimitClients(read: () => number): void
-  rateLimitEpisode(): void
-  rateLimitEviction(): void
   /** After a config reload: new groups/categories get their own children; old ones stay. */
   setLabelSets(sets: { groups?: readonly string[]; categories?: readonly string[] }): void
 }
@@ -98,6 +97,7 @@ export function createMetrics(registry: Registry, opts: MetricsOptions): Metrics
     registry,
     ...dns,
     ...policy,
+    ...shadowMetrics(f, { groups: opts.groups, shadowPairs: opts.shadowPairs }, policy.knowsCategory),
     ...cacheMetrics(f),
     ...upstreamMetrics(f, opts.upstreams),
     ...listMetrics(f, policy.knowsCategory),
@@ -110,7 +110,7 @@ export function createMetrics(registry: Registry, opts: MetricsOptions): Metrics
 function dnsMetrics(registry: Registry): Pick<Metrics, 'countQuery'> {
   // Cell index: ((transport * qtypes) + qtype) * results + result.
   const queries = new ArrayCounter('dnsvakt_dns_queries_total', 'DNS queries by transport, query type and how they were answered.',
-    (['udp', 'tcp'] as const).flatMap((transport) => QTYPE_LABELS.flatMap((qtype) => RESULTS.map((result) => ({ transport, qtype, result })))), registry)
+    TRANSPORTS.flatMap((transport) => QTYPE_LABELS.flatMap((qtype) => RESULTS.map((result) => ({ transport, qtype, result })))), registry)
   const answerSeconds = new ArrayHistogram('dnsvakt_dns_answer_duration_seconds', 'Time from arrival to reply sent, by result.', ANSWER_BUCKETS,
     REPLY_SOURCES.map((result) => ({ result })), registry)
   const resultIndex = new Map(RESULTS.map((r, i) => [r, i]))
@@ -121,7 +121,7 @@ function dnsMetrics(registry: Registry): Pick<Metrics, 'countQuery'> {
     countQuery(transport, qtype, result, seconds) {
       const r = resultIndex.get(result) ?? 0
       const q = qtype < 256 ? qtypeIndex[qtype]! : QTYPE_LABELS.length - 1
-      queries.cells[((transport === 'tcp' ? QTYPE_LABELS.length : 0) + q) * RESULTS.length + r]++
+      queries.cells[(TRANSPORT_INDEX[transport] * QTYPE_LABELS.length + q) * RESULTS.length + r]++
       if (r < REPLY_SOURCES.length) answerSeconds.observe(r, seconds)
     },
   }
@@ -174,6 +174,7 @@ function serverMetrics(f: MetricFactory, opts: MetricsOptions): Pick<Metrics, 't
   const tcp = f.gauge('dnsvakt_tcp_connections', 'Open client TCP connections.')
   f.gauge('dnsvakt_build_info', 'Always 1; labels carry the dnsvakt and Node.js versions.', ['version', 'node'], 'max')
     .set({ version: opts.version ?? 'unknown', node: process.version }, 1)
+  droppedLinesMetric(f)
   if (opts.defaultMetrics ?? true) {
     collectDefaultMetrics({ register: f.registry, prefix: 'dnsvakt_' })
     // These three are gauges named *_total (promtool lint fails them); the

@@ -9,10 +9,12 @@
 import type { CaughtBy } from '../pipeline/types.js'
 import { localDay, type LocalDay } from './client-pseudonym.js'
 import { type Inc, type MetricFactory, OTHER, zeroed } from './metric-factory.js'
+import { NewClientsFeed } from './new-clients-feed.js'
 
 const CAUGHT_BY: readonly CaughtBy[] = ['name', 'cname', 'ip']
 
-interface Cell { blocked: Inc[]; exempt: Inc; clients: Set<string>; known: boolean; shown: boolean }
+interface Cell { blocked: Inc[]; exempt: Inc; clients: Set<string>; known: boolean; shown: boolean; category: string; group: string }
+
 
 export interface LabelSets { groups?: readonly string[]; categories?: readonly string[] }
 
@@ -23,7 +25,16 @@ export interface PolicyMetrics {
   setLabelSets(sets: LabelSets): void
   /** Whether `category` has its own label value (else it is counted as `other`). */
   knowsCategory(category: string): boolean
+  /**
+   * Announces each pseudonym new to a series today: a cluster worker passes
+   * them to the primary, which holds the one distinct set of the host
+   * (observability/clients-today.ts).
+   */
+  readonly newClients: NewClientsFeed
 }
+
+export const BLOCKED_CLIENTS_TODAY = 'dnsvakt_policy_blocked_clients_today'
+export const BLOCKED_CLIENTS_TODAY_HELP = 'Distinct clients per group blocked in each category since local midnight (capped per series).'
 
 export function policyMetrics(f: MetricFactory, labels: Required<LabelSets>, now: () => number, cap: number): PolicyMetrics {
   const blocked = f.counter('dnsvakt_policy_blocked_total', 'Blocked answers by category, client group and what caught them.', ['category', 'group', 'caught_by'])
@@ -38,7 +49,7 @@ export function policyMetrics(f: MetricFactory, labels: Required<LabelSets>, now
     day = localDay(t)
     for (const row of cells) for (const cell of row) cell.clients.clear()
   }
-  f.gauge('dnsvakt_policy_blocked_clients_today', 'Distinct clients per group blocked in each category since local midnight (capped per series).', ['category', 'group'], 'max', (g) => {
+  f.gauge(BLOCKED_CLIENTS_TODAY, BLOCKED_CLIENTS_TODAY_HELP, ['category', 'group'], 'max', (g) => {
     rollover(now())
     cells.forEach((row, c) => row.forEach((cell, gi) => {
       if (cell.known || cell.shown) g.set({ category: cats[c] ?? OTHER, group: groups[gi] ?? OTHER }, cell.clients.size)
@@ -56,7 +67,7 @@ export function policyMetrics(f: MetricFactory, labels: Required<LabelSets>, now
         const make = (m: typeof blocked, l: Record<string, string>): Inc => (known ? zeroed(m, l) : m.labels(l))
         row[g] = {
           blocked: CAUGHT_BY.map((caught_by) => make(blocked, { category, group, caught_by })),
-          exempt: make(exemptions, { category, group }), clients: new Set(), known, shown: false,
+          exempt: make(exemptions, { category, group }), clients: new Set(), known, shown: false, category, group,
         }
       })
     })
@@ -69,6 +80,7 @@ export function policyMetrics(f: MetricFactory, labels: Required<LabelSets>, now
   setLabelSets(labels)
   // Index 0 is always 'other' (addValues puts it first).
   const cell = (category: string, group: string): Cell => cells[catIdx.get(category) ?? 0]![groupIdx.get(group) ?? 0]!
+  const newClients = new NewClientsFeed()
 
   return {
     countBlocked(category, group, caughtBy, clientPseudonym) {
@@ -77,12 +89,14 @@ export function policyMetrics(f: MetricFactory, labels: Required<LabelSets>, now
       rollover(now())
       // Bounded memory: at most `cap` pseudonyms per series (measured ~57 B
       // each, so ~6 MB at the 100k default); past it the gauge reads the cap, "at least".
-      if (c.clients.size < cap) c.clients.add(clientPseudonym)
+      const size = c.clients.size
+      if (size < cap && c.clients.add(clientPseudonym).size > size) newClients.emit(BLOCKED_CLIENTS_TODAY, [c.category, c.group], clientPseudonym, day.start)
       c.shown = true
     },
     countExemption(category, group) { cell(category, group).exempt.inc() },
     setExemptionsActive(n) { readExemptionsActive = typeof n === 'number' ? () => n : n },
     setLabelSets,
     knowsCategory: (category) => catIdx.has(category),
+    newClients,
   }
 }

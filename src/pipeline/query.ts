@@ -3,14 +3,14 @@
  * Every field is set in the constructor so all Query objects share one V8
  * hidden class; later stages only fill in `group` and read the rest.
  */
-import type { PolicySnapshot } from '../lists/policy-snapshot.js'
-import type { ClientInfo } from '../policy/client-classifier.js'
+import type { ClientInfo } from './client-info.js'
+import type { PolicyView } from './policy-view.js'
 import type { Transport } from './transport.js'
 
 export class Query {
   /** The lists current when the query arrived: checks before and after the upstream await agree. Set by the listener edge. */
-  snapshot: PolicySnapshot = null as unknown as PolicySnapshot
-  /** Access, group and exemptions of the client (acl stage). */
+  snapshot: PolicyView = null as unknown as PolicyView
+  /** Group, enforced categories and exemptions of the client (client-group stage). */
   client: ClientInfo | null = null
   /** Client group name (client-group stage; '' until then). */
   group = ''
@@ -18,6 +18,10 @@ export class Query {
   enforced = 0
   /** Categories lifted by an exemption that is valid at arrival (client-group stage). */
   exemptMask = 0
+  /** Categories the client's group has in shadow (client-group stage); the shadow checks run only when it is not 0. */
+  shadow = 0
+  /** What a shadow category would have blocked, a BlockReason (types.ts imports this file) set by the policy and inspect-answer stages; the answer is not changed. */
+  wouldBlock: { readonly category: string; readonly caughtBy: 'name' | 'cname' | 'ip'; readonly entry: string } | null = null
 
   constructor(
     /** The request exactly as received. Never mutated: replies copy from it. */

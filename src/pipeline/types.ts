@@ -4,8 +4,8 @@
  * stage awaits; everything above it stays synchronous when the answer is
  * blocked or cached, so those answers never create a promise.
  */
-import type { CacheEntry } from '../cache/cache-entry.js'
 import type { Query } from './query.js'
+import type { UpstreamAnswer } from './upstream-answer.js'
 
 export type MaybePromise<T> = T | Promise<T>
 
@@ -57,8 +57,8 @@ export interface AnswerReply {
   readonly block?: BlockReason
   /** Set when an exemption let through something a category would have blocked. */
   readonly exempted?: ExemptReason
-  /** The upstream answer behind a cached or forwarded reply, for answer inspection. */
-  readonly entry?: CacheEntry
+  /** The upstream answer behind a cached, stale or forwarded reply, for answer inspection. */
+  readonly answer?: UpstreamAnswer
 }
 
 export interface DropReply {

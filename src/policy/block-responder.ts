@@ -1,15 +1,12 @@
 /**
- * Turns a block decision into the client's answer: the configured mode, except
- * for names that need a specific answer whatever the mode (Apple's iCloud
- * Private Relay names get NXDOMAIN so devices fail fast and say why; a
- * 0.0.0.0 answer would look like a working but broken relay).
+ * Turns a block decision into the client's answer, in the mode decide.ts
+ * chooses (the configured one, except NXDOMAIN for the iCloud Private Relay
+ * names), with the reason attached for the decision log and metrics.
  */
 import { type BlockAnswerPlan, type BlockMode, buildBlockReply } from '../dns/build-block-reply.js'
 import type { Query } from '../pipeline/query.js'
-import type { AnswerReply, CaughtBy, ExemptReason } from '../pipeline/types.js'
-
-/** Names (and subdomains) always answered NXDOMAIN when blocked. */
-const NXDOMAIN_WHEN_BLOCKED = ['mask.icloud.com', 'mask-h2.icloud.com', 'mask-canary.icloud.com', 'mask-api.icloud.com']
+import type { AnswerReply, CaughtBy } from '../pipeline/types.js'
+import { blockedMode } from './decide.js'
 
 export class BlockResponder {
   constructor(
@@ -18,16 +15,15 @@ export class BlockResponder {
   ) {}
 
   reply(q: Query, category: string, caughtBy: CaughtBy, entry: string): AnswerReply {
-    const mode = this.mode !== 'nxdomain' && forcedNxdomain(q.name) ? 'nxdomain' : this.mode
     return {
       kind: 'answer',
-      wire: buildBlockReply(q, mode, this.plan),
+      wire: buildBlockReply(q, blockedMode(q.name, this.mode), this.plan),
       source: caughtBy === 'name' ? 'blocked' : caughtBy === 'cname' ? 'blocked-cname' : 'blocked-ip',
       block: { category, caughtBy, entry },
     }
   }
 
-  /** A locally answered name outside the lists (see network-signals.ts). */
+  /** A name dnsvakt answers itself for every client (decide.ts BUILTIN_NAMES). */
   signal(q: Query, mode: BlockMode): AnswerReply {
     return {
       kind: 'answer',
@@ -37,13 +33,3 @@ export class BlockResponder {
     }
   }
 }
-
-function forcedNxdomain(name: string): boolean {
-  for (const n of NXDOMAIN_WHEN_BLOCKED) {
-    if (name === n || (name.endsWith(n) && name.charCodeAt(name.length - n.length - 1) === 0x2e)) return true
-  }
-  return false
-}
-
-/** Marks a reply as let through by an exemption (for the decision log and metrics). */
-export const withExemption = (r: AnswerReply, exempted: ExemptReason): AnswerReply => ({ ...r, exempted })

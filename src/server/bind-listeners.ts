@@ -4,10 +4,13 @@
  * for both). All or nothing: when one bind fails, the sockets already open
  * are closed and the error names the key and the address, in one line an
  * operator can act on (a busy port, a port below 1024 without the right).
+ * The DoT/DoH listeners (encrypted-listeners.ts) start after the plain ones,
+ * in the same all-or-nothing, and stop and close with TCP.
  */
 import type { Config } from '../config/schema.js'
 import { formatHostPort } from '../config/fields.js'
 import { DnsvaktError } from '../errors.js'
+import type { DdrEndpoint } from '../dns/build-ddr-reply.js'
 import type { QueryHandler } from './query-handler.js'
 import { TcpListener, type TcpListenerOptions } from './tcp-listener.js'
 import { UdpListener } from './udp-listener.js'
@@ -19,6 +22,8 @@ export interface BoundDns {
 
 export interface DnsListeners {
   readonly bound: readonly BoundDns[]
+  /** DoT/DoH as bound; empty when none is configured. */
+  readonly encrypted: readonly DdrEndpoint[]
   /**
    * Stops taking queries: UDP sockets stop reading, TCP stops accepting and
    * closes each connection once its answers are out (at most `graceMs`).
@@ -45,7 +50,20 @@ export function listenError(key: string, where: { address: string; port: number 
 /** TCP checks at accept (access.allow) and where refused or cut connections are reported. */
 export type TcpEdge = Pick<TcpListenerOptions, 'allowed' | 'onClosed'>
 
-export async function bindListeners(section: Config['listen'], handler: QueryHandler, onConnections: (delta: number) => void, edge: TcpEdge = {}): Promise<DnsListeners> {
+/** What bindListeners needs of the DoT/DoH listeners (encrypted-listeners.ts, which imports this file). */
+export interface StreamListeners {
+  readonly bound: readonly DdrEndpoint[]
+  close(graceMs: number): Promise<void>
+}
+
+/** `startEncrypted`: binds the DoT/DoH listeners once the plain ones are up (encrypted-listeners.ts). */
+export async function bindListeners(
+  section: Config['listen'],
+  handler: QueryHandler,
+  onConnections: (delta: number) => void,
+  edge: TcpEdge = {},
+  startEncrypted?: () => Promise<StreamListeners>,
+): Promise<DnsListeners> {
   const udp: UdpListener[] = []
   const tcp: TcpListener[] = []
   const bound: BoundDns[] = []
@@ -73,15 +91,24 @@ export async function bindListeners(section: Config['listen'], handler: QueryHan
       throw listenError('listen.dns', l, protocol, e)
     }
   }
+  let encrypted: StreamListeners | null = null
+  try {
+    encrypted = (await startEncrypted?.()) ?? null
+  } catch (e) {
+    await closeAll()
+    throw e
+  }
+  const closeStreams = (graceMs: number) => Promise.all([...tcp.map((t) => t.close(graceMs)), encrypted?.close(graceMs)]).then(() => {})
   return {
     bound,
+    encrypted: encrypted?.bound ?? [],
     async stopAccepting(graceMs) {
       for (const u of udp) u.stopReceiving()
-      tcpClosed ??= Promise.all(tcp.map((t) => t.close(graceMs))).then(() => {})
+      tcpClosed ??= closeStreams(graceMs)
       await tcpClosed
     },
     async close() {
-      tcpClosed ??= Promise.all(tcp.map((t) => t.close(0))).then(() => {})
+      tcpClosed ??= closeStreams(0)
       await Promise.all(udp.map((u) => u.close()))
       await tcpClosed
     },

@@ -1,8 +1,15 @@
 /**
  * Access control: only clients in access.allow are served; everyone else gets
  * REFUSED (RFC 8914 EDE 18 "Prohibited"), so the gateway is never an open
- * resolver. First in the chain: the cheapest rejection. It also records the
- * client's classification on the query for the stages below.
+ * resolver. First in the chain: the cheapest rejection. It decides access
+ * only; the client's group and exemptions are the client-group stage's.
+ *
+ * A query without RD (recursion desired) is REFUSED too, with EDE 20 "Not
+ * Authoritative" (RFC 8914 names it for exactly this case): an RD=0 query is
+ * how one client snoops the shared cache (which names another client, say
+ * the politicians' network, looked up, and when, from the aged TTL). Unbound
+ * refuses such queries under its default access-control `allow`. Stub
+ * resolvers always set RD, so clients never notice.
  */
 import { emptyReply, makeEde } from '../dns/build-reply.js'
 import { EDE, RCODE } from '../dns/constants.js'
@@ -11,6 +18,7 @@ import type { Query } from '../pipeline/query.js'
 import type { ClientClassifier } from '../policy/client-classifier.js'
 
 const PROHIBITED = makeEde(EDE.PROHIBITED)
+const NOT_AUTHORITATIVE = makeEde(20)
 
 export class AclStage implements Stage {
   readonly name = 'acl' as const
@@ -18,9 +26,9 @@ export class AclStage implements Stage {
   constructor(private readonly classifier: ClientClassifier) {}
 
   handle(q: Query, next: Next): Reply | Promise<Reply> {
-    const client = this.classifier.classify(q.clientAddress, q.snapshot)
-    q.client = client
-    if (!client.allowed) return { kind: 'answer', wire: emptyReply(q, RCODE.REFUSED, PROHIBITED), source: 'refused' }
+    if (!this.classifier.allows(q.clientAddress)) return { kind: 'answer', wire: emptyReply(q, RCODE.REFUSED, PROHIBITED), source: 'refused' }
+    // RD is the lowest bit of the third header byte; the parser has checked the header is there.
+    if ((q.wire[2]! & 0x01) === 0) return { kind: 'answer', wire: emptyReply(q, RCODE.REFUSED, NOT_AUTHORITATIVE), source: 'refused' }
     return next(q)
   }
 }

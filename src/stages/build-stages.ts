@@ -14,6 +14,8 @@ import { orderStages } from '../pipeline/stage-order.js'
 import type { Next, Stage } from '../pipeline/types.js'
 import { BlockResponder } from '../policy/block-responder.js'
 import { ClientClassifier } from '../policy/client-classifier.js'
+import { EmbeddedIpv4 } from '../net/embedded-ipv4.js'
+import type { DdrDesignation } from '../policy/ddr-designation.js'
 import type { Exchanger, ZoneRoute } from './forward.js'
 import { AclStage } from './acl.js'
 import { CacheStage } from './cache.js'
@@ -37,6 +39,8 @@ export interface StageParts {
   readonly cacheEvents?: { onHit?(): void; onMiss?(): void; onStale?(): void }
   /** The rate limiter's metrics and throttled log line; `tracked` is handed its bucket count. */
   readonly rateLimitEvents?: Pick<RateLimitOptions, 'onLimited' | 'onEpisode' | 'onEvicted'> & { tracked?(read: () => number): void }
+  /** DDR: the policy stage answers the designation queries with it once DoT/DoH are bound. */
+  readonly ddr?: DdrDesignation
 }
 
 /** The block answers of `blocking.mode`, prepared once. */
@@ -55,11 +59,13 @@ export function buildStageList(config: StageConfig, parts: StageParts): Stage[] 
   const responder = buildBlockResponder(config.blocking)
   const onForwardError: ConstructorParameters<typeof ForwardStage>[3] = (q, e) =>
     parts.log.debug({ event: 'upstream-failed', qtype: q.qtype, err: (e as Error).message }, 'no upstream answered')
+  // One classifier for acl and client-group: it remembers the last client, so both share one lookup.
+  const classifier = new ClientClassifier(config.access.allow, config.groups)
   const stages: Stage[] = [
-    new AclStage(new ClientClassifier(config.access.allow, config.groups)),
-    new ClientGroupStage(),
-    new PolicyStage(responder),
-    new InspectAnswerStage(responder),
+    new AclStage(classifier),
+    new ClientGroupStage(classifier),
+    new PolicyStage(responder, parts.ddr),
+    new InspectAnswerStage(responder, new EmbeddedIpv4(config.blocking.nat64Prefixes)),
     new ForwardStage(parts.pool, parts.zonePools, parts.now, onForwardError),
   ]
   const rl = config.rateLimit

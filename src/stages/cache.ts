@@ -28,7 +28,8 @@ const NO_REACHABLE = makeEde(EDE.NO_REACHABLE_AUTHORITY)
 
 export class CacheStage implements Stage {
   readonly name = 'cache' as const
-  private readonly inflight = new Map<string, Promise<Reply>>()
+  /** One upstream exchange per key; its waiters render the stored entry (or the reply) for themselves. */
+  private readonly inflight = new Map<string, Flight>()
 
   constructor(
     private readonly cache: AnswerCache,
@@ -41,30 +42,32 @@ export class CacheStage implements Stage {
     const hit = this.cache.get(key, now)
     if (hit !== undefined && now < hit.expiresAt) {
       this.opts.onHit?.()
-      return { kind: 'answer', wire: renderEntry(hit, q, now), source: 'cached', entry: hit }
+      return { kind: 'answer', wire: renderEntry(hit, q, now), source: 'cached', answer: hit.answer }
     }
     this.opts.onMiss?.()
     const shared = this.inflight.get(key)
-    if (shared !== undefined) return shared.then((r) => this.answerFor(q, key, r))
+    if (shared !== undefined) return shared.reply.then((r) => this.answerFor(q, key, r, shared.entry))
     const down = next(q)
-    if (!(down instanceof Promise)) return this.settle(q, key, down)
-    const mine = down.then((r) => this.settle(q, key, r), (e: unknown) => this.abandon(key, e))
-    this.inflight.set(key, mine)
-    return mine
+    if (!(down instanceof Promise)) return this.settle(q, key, down, undefined)
+    const flight = new Flight()
+    flight.reply = down.then((r) => this.settle(q, key, r, flight), (e: unknown) => this.abandon(key, e))
+    this.inflight.set(key, flight)
+    return flight.reply
   }
 
   /**
    * The answer from below, for the query that went down: stored when it may
    * be cached. The forward stage rendered it for this query already; only
    * when the cache clamped a TTL is it rendered again. Queries that waited on
-   * the same key render their own from the stored entry (answerFor).
+   * the same key render their own from the entry left on `flight` (answerFor).
    */
-  private settle(q: Query, key: string, r: Reply): Reply {
-    this.inflight.delete(key)
-    if (r.kind !== 'answer' || r.entry === undefined) return this.answerFor(q, key, r)
+  private settle(q: Query, key: string, r: Reply, flight: Flight | undefined): Reply {
+    if (flight !== undefined) this.inflight.delete(key)
+    if (r.kind !== 'answer' || r.answer === undefined) return this.answerFor(q, key, r, undefined)
     const now = this.opts.now()
-    const { entry, clamped } = this.cache.store(key, r.entry.answer, now)
-    return { kind: 'answer', wire: clamped ? renderEntry(entry, q, now) : r.wire, source: r.source, entry }
+    const { entry, clamped } = this.cache.store(key, r.answer, now)
+    if (flight !== undefined) flight.entry = entry
+    return { kind: 'answer', wire: clamped ? renderEntry(entry, q, now) : r.wire, source: r.source, answer: r.answer }
   }
 
   private abandon(key: string, e: unknown): never {
@@ -73,14 +76,14 @@ export class CacheStage implements Stage {
   }
 
   /** The shared result, rendered for this query (its own ID, question case and EDNS). */
-  private answerFor(q: Query, key: string, r: Reply): Reply {
+  private answerFor(q: Query, key: string, r: Reply, entry: CacheEntry | undefined): Reply {
     const now = this.opts.now()
-    if (r.kind === 'answer' && r.entry !== undefined) return rendered(r, r.entry, q, now)
+    if (r.kind === 'answer' && entry !== undefined) return rendered(r, entry, q, now)
     if (r.source === 'servfail' && this.opts.serveStale) {
       const stale = this.cache.get(key, now)
       if (stale !== undefined) {
         this.opts.onStale?.()
-        return { kind: 'answer', wire: renderEntry(stale, q, now, this.opts.staleAnswerTtl, STALE), source: 'stale', entry: stale }
+        return { kind: 'answer', wire: renderEntry(stale, q, now, this.opts.staleAnswerTtl, STALE), source: 'stale', answer: stale.answer }
       }
     }
     if (r.kind === 'drop') return r
@@ -91,5 +94,11 @@ export class CacheStage implements Stage {
 }
 
 function rendered(r: AnswerReply, entry: CacheEntry, q: Query, now: number): AnswerReply {
-  return { kind: 'answer', wire: renderEntry(entry, q, now), source: r.source, entry }
+  return { kind: 'answer', wire: renderEntry(entry, q, now), source: r.source, answer: entry.answer }
+}
+
+/** A coalesced miss on its way down: the reply for the query that went down, and the entry made from its answer once it settles. */
+class Flight {
+  reply!: Promise<Reply>
+  entry: CacheEntry | undefined = undefined
 }

@@ -56,7 +56,7 @@ export class ForwardStage implements Stage {
       if (answer.rcode === RCODE.SERVFAIL) return servfail(q)
       const now = this.now()
       const entry = new CacheEntry(answer, now, now, now)
-      return { kind: 'answer', wire: renderEntry(entry, q, now), source: 'forwarded', entry }
+      return { kind: 'answer', wire: renderEntry(entry, q, now), source: 'forwarded', answer }
     } catch (e) {
       this.onError?.(q, e)
       return servfail(q)

@@ -1,59 +1,58 @@
 /**
  * Name-based blocking, synchronous: the query name against the categories the
- * client's group enforces. Order of precedence (documented in the README):
- * the allow list, then an exemption valid now, then the group's categories.
- * A blocked name is answered here and never sent upstream.
+ * client's group enforces, decided by policy/decide.ts (the built-in names,
+ * then the allow list, an exemption valid now, the group's categories; the
+ * same decision explain reports). A blocked name is answered here and never
+ * sent upstream. With DoT/DoH serving and tls.serverName set, the `ddr`
+ * designation answers the DDR SVCB queries first (RFC 9462; explain reports
+ * it through the same designatedName() of decide.ts). A name a shadow
+ * category of the group lists is marked on the query (policy/shadow.ts) and
+ * goes on as usual.
  */
 import type { Query } from '../pipeline/query.js'
-import type { AnswerReply, ExemptReason, Next, Reply, Stage } from '../pipeline/types.js'
-import { type BlockResponder, withExemption } from '../policy/block-responder.js'
-import { hitBit, hitStart } from '../lists/policy-snapshot.js'
-
-/**
- * Names that tell clients about the network itself, answered locally for
- * every client whatever its group:
- * - use-application-dns.net: Firefox's canary. NXDOMAIN turns its automatic
- *   DoH off; any answer (even 0.0.0.0) leaves it on and bypasses the gateway.
- * - _dns.resolver.arpa: RFC 9462 discovery of designated encrypted resolvers.
- *   Forwarding it would hand clients the upstream's DoH server; NODATA says
- *   there is none.
- */
-const CANARY = 'use-application-dns.net'
-const DDR = '_dns.resolver.arpa'
+import { hitBit, hitStart } from '../pipeline/policy-view.js'
+import type { Next, Reply, Stage } from '../pipeline/types.js'
+import type { BlockResponder } from '../policy/block-responder.js'
+import { BLOCKED, builtinMode, categoriesListing, decide, decisionHit, decisionKind, EXEMPTED, PASS, ALLOW_LISTED } from '../policy/decide.js'
+import { exemptionEnds, exemptionReason, withExemption } from '../policy/exemption-reply.js'
+import type { DdrDesignation } from '../policy/ddr-designation.js'
+import { markNameWouldBlock } from '../policy/shadow.js'
 
 export class PolicyStage implements Stage {
   readonly name = 'policy' as const
 
-  constructor(private readonly responder: BlockResponder) {}
+  constructor(
+    private readonly responder: BlockResponder,
+    /** DDR (RFC 9462): when set and active, SVCB answers designating dnsvakt's own DoT/DoH. */
+    private readonly ddr?: DdrDesignation,
+  ) {}
 
   handle(q: Query, next: Next): Reply | Promise<Reply> {
-    const name = q.name
-    if (name === CANARY) return this.responder.signal(q, 'nxdomain')
-    if (name === DDR) return this.responder.signal(q, 'nodata')
-    if (q.enforced === 0) return next(q)
-    const snap = q.snapshot
-    const blocking = q.enforced & ~q.exemptMask
-    const hit = blocking === 0 ? -1 : snap.matchName(name, blocking)
-    if (hit >= 0) {
-      if (snap.allowed(name)) return next(q)
-      return this.responder.reply(q, snap.categoryAt(hitBit(hit)).name, 'name', name.slice(hitStart(hit)))
+    // One character test for every ordinary name: only `_dns.` names can be designation queries.
+    const designated = this.ddr !== undefined && q.name.charCodeAt(0) === 0x5f ? this.ddr.answer(q) : null
+    if (designated !== null) return designated
+    const d = decide(q.snapshot, q.name, q.enforced, q.exemptMask)
+    const kind = decisionKind(d)
+    // Shadow categories (policy/shadow.ts): a field test for groups without them.
+    if (q.shadow !== 0 && kind !== BLOCKED) markNameWouldBlock(q)
+    if (kind === PASS || kind === ALLOW_LISTED) return next(q)
+    if (kind === BLOCKED) {
+      const hit = decisionHit(d)
+      const category = q.snapshot.categoryAt(hitBit(hit))
+      return this.responder.reply(q, category.name, 'name', category.domains.entryAt(q.name, hitStart(hit)))
     }
-    if (q.exemptMask === 0) return next(q)
-    // Nothing blocks it now; would it have been blocked but for an exemption?
-    const lifted = snap.matchName(name, q.exemptMask)
-    if (lifted < 0 || snap.allowed(name)) return next(q)
-    const reason = exemptionReason(q, snap.categoryAt(hitBit(lifted)).name)
+    if (kind === EXEMPTED) return this.exempted(q, decisionHit(d), next)
+    return this.responder.signal(q, builtinMode(kind))
+  }
+
+  /** Forwarded, marked with the exemption that let it through, TTLs ending with it. */
+  private exempted(q: Query, hit: number, next: Next): Reply | Promise<Reply> {
+    const view = q.snapshot
+    const reason = exemptionReason(q.client!, view.categoryAt(hitBit(hit)).name, q.arrivedAt)
+    const endsAt = exemptionEnds(view, q.client!, categoriesListing(view, q.name, q.exemptMask), q.arrivedAt)
     const r = next(q)
     return r instanceof Promise
-      ? r.then((x) => (x.kind === 'answer' ? withExemption(x, reason) : x))
-      : r.kind === 'answer'
-        ? withExemption(r as AnswerReply, reason)
-        : r
+      ? r.then((x) => withExemption(x, reason, endsAt, q.arrivedAt))
+      : withExemption(r, reason, endsAt, q.arrivedAt)
   }
-}
-
-/** Which exemption lifted `category` for this query's client. */
-export function exemptionReason(q: Query, category: string): ExemptReason {
-  const e = q.client!.exemptions.find((x) => x.expiresAt > q.arrivedAt && x.categories.includes(category))
-  return { categories: [category], exemptionId: e ? e.id : '' }
 }

@@ -16,12 +16,16 @@
  * flooder's own bucket, used on every packet, stays (the old store threw
  * the whole table away at 100k clients, the flooder's bucket with it).
  *
- * Per process: with `workers: N` every worker has its own buckets and a
- * client's UDP queries are spread over the workers, so the effective limit is
- * up to N times the configured one (the cluster code would have to divide it).
+ * Per process, shared out: with `workers: N` every worker has its own
+ * buckets, and the kernel spreads one client's UDP queries over the workers
+ * (they read one shared socket), so each worker enforces 1/N of the rate and
+ * of the burst (workerShare). The sum holds the configured limit to within
+ * what docs/reliability.md measured; a client whose queries all reach one
+ * worker (one TCP connection) gets 1/N of it.
  */
 import { emptyReply } from '../dns/build-reply.js'
 import { RCODE } from '../dns/constants.js'
+import type { Config } from '../config/schema.js'
 import type { Next, Reply, Stage } from '../pipeline/types.js'
 import type { Query } from '../pipeline/query.js'
 import { addressBytes } from '../observability/client-pseudonym.js'
@@ -153,4 +157,16 @@ export function clientKey(address: string, v4Prefix: number, v6Prefix: number): 
     key += byte.toString(16).padStart(2, '0')
   }
   return `${bytes.length === 4 ? 'v4' : 'v6'}:${key}/${prefix}`
+}
+
+/**
+ * One worker's share of the `rateLimit` section when `workers` processes
+ * share the sockets: every rate and burst divided by the count (a burst never
+ * below one query). 0 (unlimited) stays 0.
+ */
+export function workerShare(section: Config['rateLimit'], workers: number): Config['rateLimit'] {
+  if (workers <= 1) return section
+  const share = (l: RateLimit): RateLimit => ({ queriesPerSecond: l.queriesPerSecond / workers, burst: Math.max(1, l.burst / workers) })
+  const groups = Object.fromEntries(Object.entries(section.groups).map(([name, l]) => [name, share(l)]))
+  return { ...section, ...share(section), groups }
 }

@@ -37,7 +37,7 @@ export function resolveUpstreams(section: UpstreamSection, onSkipped?: (problem:
 /** Every server of the default list and the zones, in order (duplicates kept). */
 export const allUpstreams = (r: ResolvedUpstreams): UpstreamServer[] => [...r.servers, ...r.zones.flatMap((z) => z.servers)]
 
-/** The distinct metric labels of every upstream (`addr:port`). */
+/** The distinct metric labels of every upstream (`addr:port`, `tls://addr:port`, `https://host:port/path`). */
 export const upstreamLabels = (r: ResolvedUpstreams): string[] => [...new Set(allUpstreams(r).map(upstreamLabel))]
 
 export interface Pools {
@@ -59,10 +59,12 @@ export function buildPools(section: UpstreamSection, resolved: ResolvedUpstreams
     deadlineMs: section.deadline,
     failuresBeforeDown: section.failuresBeforeDown,
     probeIntervalMs: section.probeInterval,
+    caFile: section.caFile,
     now,
   }
+  // The whole server: tls:// and https:// carry their name, pins and path (config/encrypted-schema.ts).
   const make = (servers: readonly UpstreamServer[]) =>
-    new UpstreamPool(servers.map((s) => ({ address: s.address, port: s.port, protocol: s.protocol, randomizeCase: section.randomizeCase && !noCase.has(upstreamLabel(s)) })), options, hooks)
+    new UpstreamPool(servers.map((s) => ({ ...s, randomizeCase: section.randomizeCase && !noCase.has(upstreamLabel(s)) })), options, hooks)
   const pool = make(resolved.servers)
   const zonePools = resolved.zones.map((z) => ({ zone: z.zone, pool: make(z.servers) }))
   const all = [pool, ...zonePools.map((z) => z.pool)]

@@ -40,13 +40,9 @@ import { findQuestionEnd } from '../dns/build-reply.js'
 import { randomizeCase, restoreCase } from './case-randomization.js'
 import { DeadlineQueue } from './deadline-queue.js'
 import { Pending, type ReplyWaiter, UpstreamSocket } from './upstream-socket.js'
+import type { IgnoredReason, UpstreamTarget } from './upstream-target.js'
 
-export type { ReplyWaiter }
-
-export type IgnoredReason = 'wrong-source' | 'wrong-id' | 'wrong-question' | 'malformed'
-
-/** `address` is an IP literal; IPv6 may carry a %scope (link-local). */
-export interface UpstreamTarget { readonly address: string; readonly port: number }
+export type { IgnoredReason, ReplyWaiter, UpstreamTarget }
 
 /**
  * Why `reply` is not the answer to `sent`, or undefined when it is: same ID,

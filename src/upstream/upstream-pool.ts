@@ -24,35 +24,22 @@ import { DnsvaktError, isDnsvaktError } from '../errors.js'
 import { FLAG, RCODE } from '../dns/constants.js'
 import { DeadlineQueue } from './deadline-queue.js'
 import type { PendingBudget } from './pending-budget.js'
+import type { PoolOptions } from './pool-options.js'
 import { tcpExchange, type TcpExchangeOptions } from './tcp-exchange.js'
-import { type IgnoredReason, UdpExchanger, type UdpExchangeOptions, type UdpExchangerOptions } from './udp-exchange.js'
+import type { EncryptedTarget, PersistentExchanger } from './encrypted-target.js'
+import { encryptedExchanger } from './encrypted-upstream.js'
+import { type IgnoredReason, UdpExchanger, type UdpExchangeOptions } from './udp-exchange.js'
 import { type ExchangeCallback, type ExchangeResult, Run, type RunOwner } from './upstream-run.js'
 
-/**
- * `address` is an IP literal (IPv6 may carry a %scope); protocol 'tcp' = tcp-only, default 'udp' (TCP after TC=1).
- * `randomizeCase` (default true): 0x20 letter case on the question; false for a resolver that does not echo it.
- */
-export interface Upstream { readonly address: string; readonly port: number; readonly protocol?: 'udp' | 'tcp'; readonly randomizeCase?: boolean }
+export type { PoolOptions }
 
-/** Defaults: sequential, tryTimeoutMs 1000, deadlineMs 3000, failuresBeforeDown 3, probeIntervalMs 5000. */
-export interface PoolOptions {
-  readonly strategy?: 'sequential' | 'round-robin'
-  readonly tryTimeoutMs?: number
-  readonly deadlineMs?: number
-  readonly failuresBeforeDown?: number
-  readonly probeIntervalMs?: number
-  /** Wall clock in ms, for probe scheduling (tests move it). */
-  readonly now?: () => number
-  /** Monotonic ms with sub-ms resolution: latencies and `ms` (default performance.now). */
-  readonly hrtime?: () => number
-  /** Uniform integer in [0, max) for IDs and socket choice (default crypto.randomInt). */
-  readonly randomInt?: (max: number) => number
-  /** Local address to send from, per family (default: any). Tests bind loopback. */
-  readonly localAddress?: { readonly v4?: string; readonly v6?: string }
-  /** Global bound on exchanges in flight, shared by every pool; past it exchange() rejects with _UPSTREAM_OVERLOAD. */
-  readonly budget?: PendingBudget
-  /** UDP socket pool tuning. */
-  readonly udp?: Pick<UdpExchangerOptions, 'sockets' | 'queriesPerSocket' | 'socketMaxAgeMs'>
+/**
+ * `address` is an IP literal (IPv6 may carry a %scope; a DoH name for 'https'); protocol 'tcp' = tcp-only, default 'udp' (TCP after TC=1);
+ * 'tls'/'https' see encrypted-upstream.ts. `randomizeCase` (default true): 0x20 letter case on the question; false for a resolver
+ * that does not echo it (encrypted upstreams ignore it: nobody can spoof into a TLS session).
+ */
+export interface Upstream extends EncryptedTarget {
+  readonly address: string; readonly port: number; readonly protocol?: 'udp' | 'tcp' | 'tls' | 'https'; readonly randomizeCase?: boolean
 }
 
 export type FailureReason = 'timeout' | 'network' | 'servfail' | 'refused' | 'bad-reply'
@@ -73,14 +60,18 @@ export type UpstreamHealth = { upstream: string; up: boolean; consecutiveFailure
 export const UNMATCHED = 'unmatched'
 
 /** `address:port`, IPv6 as `[address]:port`. */
-export const upstreamLabel = (u: { address: string; port: number }): string =>
-  u.address.includes(':') ? `[${u.address}]:${u.port}` : `${u.address}:${u.port}`
+export const upstreamLabel = (u: { address: string; port: number; protocol?: string; path?: string }): string => {
+  const hostPort = u.address.includes(':') ? `[${u.address}]:${u.port}` : `${u.address}:${u.port}`
+  return u.protocol === 'tls' ? `tls://${hostPort}` : u.protocol === 'https' ? `https://${hostPort}${u.path ?? ''}` : hostPort
+}
 
 interface State {
   readonly target: Upstream
   readonly label: string
   readonly udpOpts: UdpExchangeOptions
   readonly tcpOpts: TcpExchangeOptions
+  /** DoT/DoH: the upstream's one reused connection. */
+  readonly encrypted: PersistentExchanger | null
   /** Health: consecutive failures; `nextProbeAt` (ms, `now`) matters while down. */
   failures: number; up: boolean; nextProbeAt: number; probing: boolean
 }
@@ -104,7 +95,7 @@ export class UpstreamPool implements RunOwner<State> {
   constructor(upstreams: readonly Upstream[], opts: PoolOptions = {}, private readonly hooks: PoolHooks = {}) {
     if (upstreams.length === 0) throw new DnsvaktError('DNSVAKT_ERR_CONFIG', 'an upstream pool needs at least one upstream')
     const problems = upstreams
-      .filter((u) => isIP(u.address) === 0 || !Number.isInteger(u.port) || u.port < 1 || u.port > 65535)
+      .filter((u) => (u.protocol !== 'https' && isIP(u.address) === 0) || !Number.isInteger(u.port) || u.port < 1 || u.port > 65535)
       .map((u) => `upstream ${upstreamLabel(u)}: expected an IP address and a port 1-65535`)
     if (problems.length > 0) throw new DnsvaktError('DNSVAKT_ERR_CONFIG', problems.join('; '), { problems })
     const tryTimeoutMs = opts.tryTimeoutMs ?? 1000
@@ -128,6 +119,7 @@ export class UpstreamPool implements RunOwner<State> {
         target, label, failures: 0, up: true, nextProbeAt: 0, probing: false,
         udpOpts: { timeoutMs: tryTimeoutMs, onIgnored, randomizeCase },
         tcpOpts: { timeoutMs: tryTimeoutMs, onIgnored, randomInt, localAddress, randomizeCase, signal: this.aborter.signal },
+        encrypted: encryptedExchanger(target, { caFile: opts.caFile, randomInt }),
       }
     })
     this.orders = this.states.map((_, start) => this.states.map((_s, k) => this.states[(start + k) % this.states.length]))
@@ -165,6 +157,7 @@ export class UpstreamPool implements RunOwner<State> {
     this.aborter.abort()
     this.udp.close()
     this.deadlines.takeAll()
+    for (const s of this.states) s.encrypted?.close()
   }
 
   /** The next try of `run`, or its end: no upstream left, the deadline passed, or the pool closed. */
@@ -184,9 +177,11 @@ export class UpstreamPool implements RunOwner<State> {
   private attempt(s: State, run: Run<State>): void {
     this.hooks.onTry?.(s.label)
     run.current = s
-    run.overTcp = s.target.protocol === 'tcp'
+    // Not over UDP: no TC fallback (over TCP, TLS and HTTPS a truncated answer is the whole one on offer).
+    run.overTcp = s.encrypted !== null || s.target.protocol === 'tcp'
     run.tryStarted = this.hrtime()
-    if (run.overTcp) this.overTcp(s, run)
+    if (s.encrypted !== null) s.encrypted.exchange(run.query, s.tcpOpts).then((w) => run.replied(w), (e: unknown) => run.failed(e as Error))
+    else if (run.overTcp) this.overTcp(s, run)
     else this.udp.send(run.query, s.target, s.udpOpts, run)
   }
 

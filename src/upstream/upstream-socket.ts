@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:dgram'
 import { Due } from './deadline-queue.js'
-import type { IgnoredReason, UpstreamTarget } from './udp-exchange.js'
+import type { IgnoredReason, UpstreamTarget } from './upstream-target.js'
 
 /** Told how an exchange ended: one of the two, once. */
 export interface ReplyWaiter {

@@ -53,3 +53,47 @@ t.test('help, version and usage errors', async (t) => {
   t.equal(u.text.err, `unknown command "x"\n\n${HELP}`)
   t.equal(u.text.out, '')
 })
+
+t.test('explain --resolve asks the upstreams and reports a block through the answer', async (t) => {
+  const { startFakeUpstream } = await import('../fixtures/fake-upstream.js')
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join, resolve } = await import('node:path')
+  const up = await startFakeUpstream({
+    rules: {
+      'cloaked.example': { cname: ['t.me'], a: ['192.0.2.7'] },
+      'telegram-ip.example': { a: ['149.154.167.50'] },
+      'plain.example': { a: ['192.0.2.8'] },
+    },
+  })
+  const dir = mkdtempSync(join(tmpdir(), 'dnsvakt-explain-resolve-'))
+  t.teardown(async () => {
+    await up.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const config = join(dir, 'dnsvakt.yaml')
+  const lists = resolve(new URL('../../blocklists', import.meta.url).pathname)
+  writeFileSync(config, JSON.stringify({ upstream: { servers: [up.label] }, blocking: { dir: lists, stateDir: join(dir, 'state') } }))
+
+  const plain = io()
+  t.equal(await runExplain(['cloaked.example', '--config', config], plain.io), 0)
+  t.match(plain.text.out, /^Not blocked by name/, 'without --resolve the lists alone say nothing')
+  t.equal(up.countFor('cloaked.example'), 0, 'and the upstream is not asked')
+
+  const cname = io()
+  t.equal(await runExplain(['cloaked.example', '--config', config, '--resolve'], cname.io), 0)
+  t.match(cname.text.out, /^Blocked through its answer: its answer passes through t\.me, listed in "telegram"/)
+  const json = JSON.parse(cname.text.out.slice(cname.text.out.indexOf('\n\n') + 2)) as { decision: string; resolved: { caught: { caughtBy: string } } }
+  t.equal(json.decision, 'blocked')
+  t.equal(json.resolved.caught.caughtBy, 'cname')
+
+  const ip = io()
+  t.equal(await runExplain(['telegram-ip.example', '--config', config, '--resolve'], ip.io), 0)
+  t.match(ip.text.out, /^Blocked through its answer: its answer holds an address in 149\.154\.160\.0\/20/)
+
+  const clean = io()
+  t.equal(await runExplain(['plain.example', '--config', config, '--resolve'], clean.io), 0)
+  t.match(clean.text.out, /^Not blocked by name/)
+  t.match(clean.text.out, /"caught": null/)
+  t.ok(up.countFor('plain.example') >= 1, 'the upstream was asked')
+})

@@ -33,6 +33,19 @@ t.test('a group enforcing a category with no list names the group, the category 
   t.same(groupCategoryProblems({ staff: { networks: [], enforce: ['tiktok'] } }, lists, '/x'), [])
 })
 
+t.test('a shadow category needs a list and must not be enforced too', async (t) => {
+  const lists = new Set(['tiktok', 'telegram', 'gambling'])
+  const groups = { default: { networks: [], enforce: ['tiktok', 'telegram'], shadow: ['gambling', 'telegram', 'betting'] } }
+  t.same(groupCategoryProblems(groups, lists, '/srv/lists'), [
+    'groups.default.shadow: no list for category "betting" in /srv/lists',
+    'groups.default.shadow: "telegram" is also enforced; a category is either enforced or in shadow',
+  ])
+  t.same(groupCategoryProblems({ default: { networks: [], enforce: ['tiktok'], shadow: ['gambling'] } }, lists, '/x'), [])
+  const config = validate({ groups: { default: { enforce: ['tiktok'], shadow: ['gambling'] } } }, 'test')
+  t.same(config.groups.default.shadow, ['gambling'], 'groups.<name>.shadow is a config key')
+  t.equal(validate({}, 'test').groups.default.shadow, undefined, 'absent by default: no shadow category')
+})
+
 t.test('startProblems: both start checks at once, from the config sections', async (t) => {
   const config = validate({ listen: { dns: ['127.0.0.1:53'] }, groups: { default: { enforce: ['tiktok', 'nope'] } } }, 'test')
   const problems = startProblems(config, { lists: new Set(['tiktok']), listDir: '/l', upstreams: [{ address: '127.0.0.1', port: 53 }, { address: '192.0.2.1', port: 53 }] })

@@ -5,6 +5,9 @@ import { join } from 'node:path'
 import { Registry } from 'prom-client'
 import { parse } from 'yaml'
 import { createMetrics } from '../../src/observability/metrics.js'
+import { BypassTelemetry } from '../../src/observability/bypass-telemetry.js'
+import { createEncryptedMetrics } from '../../src/observability/encrypted-metrics.js'
+import { FeedChangeTracker } from '../../src/firewall/feed-metric.js'
 import { allPanels, dashboardExprs, loadDashboard, metricNames, substitute } from '../fixtures/dashboard-exprs.js'
 import { runTool } from '../fixtures/tool.js'
 
@@ -15,6 +18,9 @@ const dashboard = loadDashboard()
 const exposedNames = (): Set<string> => {
   const registry = new Registry()
   createMetrics(registry, { upstreams: ['192.0.2.53:53'], groups: ['g'], categories: ['c'], defaultMetrics: true })
+  new BypassTelemetry(registry, { groups: ['g'] })
+  createEncryptedMetrics(registry)
+  new FeedChangeTracker(registry)
   const names = new Set<string>()
   for (const m of registry.getMetricsAsArray()) {
     const { name, type } = m as unknown as { name: string; type: string }
@@ -63,6 +69,7 @@ t.test('the dashboard covers the required views', async (t) => {
     'dnsvakt:cache_hit:ratio_rate5m', 'dnsvakt:upstream_duration_seconds:p50_rate5m', 'dnsvakt:upstream_duration_seconds:p99_rate5m',
     'dnsvakt_upstream_up', 'dnsvakt_lists_info', 'dnsvakt_lists_last_success_timestamp_seconds', 'dnsvakt_lists_reloads_total',
     'dnsvakt_policy_exemptions_active', 'dnsvakt_policy_exemptions_applied_total', 'dnsvakt:dns_servfail:ratio_rate5m',
+    'dnsvakt_policy_would_block_total',
   ]) t.ok(all.includes(n), n)
 })
 

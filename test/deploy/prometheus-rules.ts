@@ -39,7 +39,7 @@ t.test('promtool test rules: the unit tests in rules.test.yml pass', async (t) =
   t.match(r.output, /SUCCESS/)
   // The brief's minimum: these alerts must be exercised firing, not only defined.
   const tests = read('deploy/prometheus/rules.test.yml')
-  for (const a of ['DnsvaktAllUpstreamsDown', 'DnsvaktServfailRatioHigh', 'DnsvaktUpstreamDown', 'DnsvaktDown', 'DnsvaktListReloadStuck', 'DnsvaktListsStale', 'DnsvaktListsServingLastGood', 'DnsvaktInstancesDisagree']) {
+  for (const a of ['DnsvaktAllUpstreamsDown', 'DnsvaktBypassAttempts', 'DnsvaktServfailRatioHigh', 'DnsvaktUpstreamDown', 'DnsvaktDown', 'DnsvaktListReloadStuck', 'DnsvaktListsStale', 'DnsvaktListsServingLastGood', 'DnsvaktInstancesDisagree']) {
     t.match(tests, new RegExp(`alertname: ${a}\\n\\s+exp_alerts:\\n\\s+- exp_labels`), `${a} is tested firing`)
   }
 })
@@ -52,7 +52,7 @@ t.test('the rules the brief asks for exist, every alert has a severity', async (
     'dnsvakt:policy_blocked:rate5m', 'dnsvakt:upstream_duration_seconds:p50_rate5m', 'dnsvakt:upstream_duration_seconds:p99_rate5m',
   ])
   t.same(alerts.map((a) => a.alert).sort(), [
-    'DnsvaktAllUpstreamsDown', 'DnsvaktDown', 'DnsvaktInstancesDisagree', 'DnsvaktListReloadFailures', 'DnsvaktListReloadStuck',
+    'DnsvaktAllUpstreamsDown', 'DnsvaktBypassAttempts', 'DnsvaktDown', 'DnsvaktInstancesDisagree', 'DnsvaktListReloadFailures', 'DnsvaktListReloadStuck',
     'DnsvaktListsServingLastGood', 'DnsvaktListsStale', 'DnsvaktServfailRatioHigh', 'DnsvaktUpstreamDown',
   ])
   for (const a of alerts) t.match(a.labels?.severity, /^(critical|warning)$/, `${a.alert} severity`)

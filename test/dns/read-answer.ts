@@ -1,4 +1,5 @@
 import t from 'tap'
+import { svcbRdata } from '../fixtures/svcb.js'
 import dnsPacket from 'dns-packet'
 import { readAnswer, readName } from '../../src/dns/read-answer.js'
 import { isDnsvaktError } from '../../src/errors.js'
@@ -273,7 +274,12 @@ t.test('malformed answers throw DNSVAKT_ERR_UPSTREAM_ANSWER', async (t) => {
 t.test('fuzz: random bytes and mutations only ever give an UpstreamAnswer or the coded error', async (t) => {
   const rnd = prng(0xa11ce)
   const pick = (n: number) => Math.floor(rnd() * n)
-  const seeds = [...ANSWERS.map(([, w]) => w), compressedAnswer()]
+  const service = encodeResponse({
+    name: 'svc.example', type: 'HTTPS',
+    answers: [rr('DNAME', 'svc.example', 60, 'x.example'), rr('UNKNOWN_65', 'svc.example', 60, svcbRdata({ priority: 1, target: 'a.example', ipv4hint: ['192.0.2.1'], ipv6hint: ['2001:db8::1'] }))],
+    additionals: [rr('A', 'a.example', 60, '192.0.2.2')],
+  })
+  const seeds = [...ANSWERS.map(([, w]) => w), compressedAnswer(), service]
   let failures = 0
   let accepted = 0
   for (let i = 0; i < 30_000 && failures < 10; i++) {
@@ -297,7 +303,9 @@ t.test('fuzz: random bytes and mutations only ever give an UpstreamAnswer or the
       accepted++
       // What it reports must lie inside the wire it returns.
       const inside = (off: number, len: number) => off >= 12 && off + len <= a.wire.length
-      if (![...a.ttlOffsets].every((o) => inside(o, 4)) || !a.v4Offsets.every((o) => inside(o, 4)) || !a.v6Offsets.every((o) => inside(o, 16))) {
+      const v4s = [...a.v4Offsets, ...a.extraV4Offsets]
+      const v6s = [...a.v6Offsets, ...a.extraV6Offsets]
+      if (![...a.ttlOffsets].every((o) => inside(o, 4)) || !v4s.every((o) => inside(o, 4)) || !v6s.every((o) => inside(o, 16))) {
         failures++
         t.fail(`${what}: offsets outside the wire`)
       }

@@ -11,6 +11,7 @@ import cluster from 'node:cluster'
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import type { SnapshotData } from '../../src/lists/snapshot-data.js'
+import { NO_WILDCARDS } from '../../src/lists/label-wildcards.js'
 import { WorkerPool } from '../../src/host/worker-pool.js'
 import { until } from '../fixtures/built-cli.js'
 
@@ -19,7 +20,7 @@ cluster.setupPrimary({ exec: fileURLToPath(new URL('../fixtures/fake-cluster-wor
 const lists = (version: string): SnapshotData => ({
   version,
   categories: [],
-  allow: { nodes: new Int32Array(2), chars: new Uint8Array(1), table: new Int32Array(4), size: 0, nodeCount: 1 },
+  allow: { nodes: new Int32Array(2), chars: new Uint8Array(1), table: new Int32Array(4), size: 0, nodeCount: 1, wildcards: NO_WILDCARDS },
   exemptions: [],
   loadedAt: 0,
   committedAt: null,

@@ -224,7 +224,8 @@ t.test('an exemption lifts one category for one client until it expires', async 
       '',
     ].join('\n'),
   }
-  const h = await startHarness({ groups: { default: { enforce: ['tiktok', 'telegram'] } } }, lists)
+  // clientAddress full: only then does the exempted line carry the exemption id (it names the device).
+  const h = await startHarness({ groups: { default: { enforce: ['tiktok', 'telegram'] } }, log: { clientAddress: 'full' } }, lists)
   t.teardown(() => h.close())
   t.same((await udpAsk(h.port, { name: 'web.telegram.org' })).rcode, 'NOERROR', 'exempt: telegram resolves')
   t.equal((await udpAsk(h.port, { name: 'tiktok.com' })).rcode, 'NXDOMAIN', 'tiktok still blocked')

@@ -5,14 +5,15 @@
  */
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { AdminHttp } from '../../src/server/admin-http.js'
 import { udpAsk } from '../fixtures/dns-client.js'
 import { dashboardExprs } from '../fixtures/dashboard-exprs.js'
-import { startHarness } from '../fixtures/gateway-harness.js'
+import { SHIPPED_LISTS, startHarness } from '../fixtures/gateway-harness.js'
+import { makeCert } from '../fixtures/test-certs.js'
 import { requireTool } from '../fixtures/tool.js'
 
 const freePort = () =>
@@ -32,7 +33,13 @@ t.test('Prometheus scrapes the gateway; every dashboard query returns data', asy
   requireTool('prometheus')
   const exemptions = `exemptions:\n  - id: RA-1\n    client: 127.0.0.1/32\n    categories: [telegram]\n    reason: test\n    approvedBy: iso\n    expires: "2099-01-01T00:00:00Z"\n`
   // Real time here: Prometheus stamps samples with its own clock.
-  const h = await startHarness({ blocking: { exemptions: { maxDuration: '36500d' } } })
+  // The shipped lists plus one category in shadow, so the would-block panel has series.
+  const lists = Object.fromEntries(readdirSync(SHIPPED_LISTS).filter((f) => f.endsWith('.txt') || f.endsWith('.yaml')).map((f) => [f, readFileSync(join(SHIPPED_LISTS, f), 'utf8')]))
+  lists['gambling.txt'] = 'casino.example.test\n'
+  const groups = { default: { enforce: ['tiktok', 'telegram', 'doh-bypass'], shadow: ['gambling'] } }
+  // A DoT listener too, so the encrypted-DNS panels have data.
+  const cert = makeCert()
+  const h = await startHarness({ blocking: { exemptions: { maxDuration: '36500d' } }, groups, listen: { dns: ['127.0.0.1:0'], admin: '', dot: ['127.0.0.1:0'] }, tls: { certFile: cert.certFile, keyFile: cert.keyFile } }, lists)
   t.teardown(() => h.close())
   h.clock.ms = Date.now()
   writeFileSync(join(h.dir, 'exemptions.yaml'), exemptions)
@@ -51,7 +58,7 @@ t.test('Prometheus scrapes the gateway; every dashboard query returns data', asy
 
   const traffic = async () => {
     h.clock.ms = Date.now()
-    for (const name of ['a.example.test', 'a.example.test', 'www.tiktok.com', 'telegram.org', 'b.example.test']) await udpAsk(h.port, { name })
+    for (const name of ['a.example.test', 'a.example.test', 'www.tiktok.com', 'telegram.org', 'b.example.test', 'casino.example.test']) await udpAsk(h.port, { name })
     h.up.setRule('dead.example.test', { rcode: 'SERVFAIL' })
     await udpAsk(h.port, { name: 'dead.example.test' })
   }

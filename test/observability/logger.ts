@@ -1,7 +1,12 @@
 import t from 'tap'
 import { Writable } from 'node:stream'
 import { ClientPseudonymizer, type AddressMode } from '../../src/observability/client-pseudonym.js'
-import { DecisionLog, createLogger, type QueryFacts } from '../../src/observability/logger.js'
+import { execFileSync } from 'node:child_process'
+import { closeSync, constants, mkdtempSync, openSync, readSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { droppedLogLines } from '../../src/observability/log-drops.js'
+import { DecisionLog, boundedDestination, createLogger, type QueryFacts } from '../../src/observability/logger.js'
 
 const NOW = Date.UTC(2024, 2, 10, 11, 0, 0)
 
@@ -72,10 +77,57 @@ t.test('client field per mode; the raw address only in full mode', async (t) => 
   t.equal(full.lines[0]?.client, '192.0.2.77')
 })
 
-t.test('exempted events', async (t) => {
-  const { lines, log } = setup()
-  log.logExempted({ ...q, qtype: 4242 }, { categories: ['tiktok', 'telegram'], exemptionId: 'ex-17' }, 'v2')
-  t.match(lines[0], { event: 'exempted', qtype: 'TYPE4242', categories: ['tiktok', 'telegram'], exemptionId: 'ex-17', client: '192.0.2.0/24', listVersion: 'v2' })
+t.test('exempted events: the exemption id only where the address itself is logged (mode full)', async (t) => {
+  const full = setup({ mode: 'full' })
+  full.log.logExempted({ ...q, qtype: 4242 }, { categories: ['tiktok', 'telegram'], exemptionId: 'ex-17' }, 'v2')
+  t.match(full.lines[0], { event: 'exempted', qtype: 'TYPE4242', categories: ['tiktok', 'telegram'], exemptionId: 'ex-17', client: '192.0.2.77', listVersion: 'v2' })
+  // The id names one device as surely as its address: a truncated or hashed address with it would identify the device.
+  for (const mode of ['truncate', 'hash', 'omit'] as const) {
+    const { lines, log } = setup({ mode })
+    log.logExempted({ ...q, qtype: 4242 }, { categories: ['tiktok', 'telegram'], exemptionId: 'ex-17' }, 'v2')
+    t.match(lines[0], { event: 'exempted', categories: ['tiktok', 'telegram'], listVersion: 'v2' }, mode)
+    t.notOk('exemptionId' in lines[0]!, `${mode}: no exemption id`)
+    t.notMatch(JSON.stringify(lines), /ex-17/, `${mode}: the id appears nowhere`)
+  }
+  const truncated = setup()
+  truncated.log.logExempted(q, { categories: ['tiktok'], exemptionId: 'ex-17' }, 'v2')
+  t.equal(truncated.lines[0]?.client, '192.0.2.0/24', 'truncate is the default')
+})
+
+t.test('boundedDestination: a destination nobody reads holds at most maxBytes; the rest is dropped and counted', async (t) => {
+  // A FIFO opened read-write has no reader that ever reads: its 64 KiB kernel buffer fills and writes get EAGAIN, as on a stuck stdout pipe.
+  const dir = mkdtempSync(join(tmpdir(), 'dnsvakt-log-'))
+  const fifo = join(dir, 'stdout')
+  execFileSync('mkfifo', [fifo])
+  const fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK)
+  const dest = boundedDestination(fd, 32 * 1024)
+  const logger = createLogger({ level: 'info', destination: dest, now: () => NOW })
+  const before = droppedLogLines()
+  const line = 'x'.repeat(200)
+  for (let i = 0; i < 5000; i++) logger.info({ event: 'blocked', i }, line)
+  const dropped = droppedLogLines() - before
+  // ~1 MiB written: 64 KiB fit in the pipe, 32 KiB may wait, the rest must be dropped and counted.
+  t.ok(dropped > 4000, `${dropped} of 5000 lines dropped`)
+  t.ok(dropped < 5000, 'what fits is kept')
+  // Now read everything that ever comes out (the writer retries every 100 ms), until 600 ms bring nothing more.
+  const readBack = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK)
+  const buf = Buffer.alloc(4 * 1024 * 1024)
+  let read = 0
+  for (let quiet = 0; quiet < 600; quiet += 50) {
+    await new Promise((r) => setTimeout(r, 50))
+    try {
+      const n = readSync(readBack, buf, read, buf.length - read, null)
+      if (n > 0) quiet = 0
+      read += n
+    } catch {
+      // EAGAIN: nothing there yet
+    }
+  }
+  const lines = buf.subarray(0, read).toString('utf8').split('\n').filter(Boolean).length
+  t.equal(lines + dropped, 5000, `every line written (${lines}) or counted as dropped (${dropped})`)
+  t.ok(read <= 64 * 1024 + 33 * 1024, `at most the pipe and the queue came out: ${read} bytes (unbounded: ~1.3 MB)`)
+  closeSync(readBack)
+  closeSync(fd)
 })
 
 t.test('logQuery writes nothing unless log.queries is on', async (t) => {

@@ -2,6 +2,9 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { Registry, register as globalRegistry } from 'prom-client'
 import { createMetrics, qtypeLabel, type MetricsOptions } from '../../src/observability/metrics.js'
+import { BypassTelemetry } from '../../src/observability/bypass-telemetry.js'
+import { createEncryptedMetrics } from '../../src/observability/encrypted-metrics.js'
+import { FeedChangeTracker } from '../../src/firewall/feed-metric.js'
 import { runTool } from '../fixtures/tool.js'
 
 const docsPath = new URL('../../docs/metrics.md', import.meta.url)
@@ -13,6 +16,10 @@ const build = (over: Partial<MetricsOptions> = {}) => {
     now: () => clock.t, upstreams: ['192.0.2.53:53', '198.51.100.53:53'], groups: ['ansatte', 'skole'],
     categories: ['tiktok', 'telegram', 'doh'], version: '0.1.0', defaultMetrics: false, ...over,
   })
+  // The families defined beside metrics.ts (encrypted DNS, bypass telemetry, firewall feed).
+  new BypassTelemetry(registry, { groups: ['ansatte', 'skole'], now: () => clock.t })
+  createEncryptedMetrics(registry)
+  new FeedChangeTracker(registry)
   return { m, registry, clock }
 }
 

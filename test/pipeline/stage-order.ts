@@ -13,8 +13,9 @@ const stage = (name: StageName, log: string[] = []): Stage => ({
 })
 
 t.test('the order is the one the architecture gives, with reasons', async (t) => {
-  // ARCHITECTURE.md "Stage order, and why": acl, rate-limit, client-group, policy, inspect-answer, cache, forward.
-  t.same(STAGE_ORDER, ['acl', 'rate-limit', 'client-group', 'policy', 'inspect-answer', 'cache', 'forward'])
+  // ARCHITECTURE.md "Stage order, and why" had rate-limit before client-group; per-group limits need the group first (docs/architecture.md).
+  t.same(STAGE_ORDER, ['acl', 'client-group', 'rate-limit', 'policy', 'inspect-answer', 'cache', 'forward'])
+  t.ok(STAGE_ORDER.indexOf('client-group') < STAGE_ORDER.indexOf('rate-limit'), 'the group is known before its rate limit')
   t.ok(STAGE_ORDER.indexOf('inspect-answer') < STAGE_ORDER.indexOf('cache'), 'inspection above the cache: cached answers are re-checked per client')
   t.ok(STAGE_ORDER.indexOf('rate-limit') < STAGE_ORDER.indexOf('cache'), 'rate limit above the cache')
   t.equal(STAGE_ORDER.at(-1), 'forward', 'forward is terminal')

@@ -54,7 +54,6 @@ const ALLOW = ['10.0.0.0/8', '192.168.0.0/16', 'fd00::/8', '::1/128']
 
 t.test('access: allowed only inside access.allow (v4-mapped IPv6 unmapped first)', async (t) => {
   const c = new ClientClassifier(ALLOW, GROUPS)
-  const snap = snapshot()
   const cases: Array<[string, boolean]> = [
     ['10.1.2.3', true],
     ['::ffff:10.1.2.3', true],
@@ -67,8 +66,10 @@ t.test('access: allowed only inside access.allow (v4-mapped IPv6 unmapped first)
     ['2001:db8::1', false],
     ['127.0.0.1', false],
   ]
-  for (const [address, allowed] of cases) t.equal(c.classify(address, snap).allowed, allowed, address)
-  t.equal(new ClientClassifier([], GROUPS).classify('10.1.2.3', snap).allowed, false, 'an empty allow list allows nobody (fails closed)')
+  for (const [address, allowed] of cases) t.equal(c.allows(address), allowed, address)
+  t.equal(new ClientClassifier([], GROUPS).allows('10.1.2.3'), false, 'an empty allow list allows nobody (fails closed)')
+  for (const [address, allowed] of cases) t.equal(c.allows(address), allowed, `${address}: the cached answer is the same`)
+  t.equal(c.classify('8.8.8.8', snapshot()).group, 'default', 'a refused client still has a group (explain shows it); access is the acl stage\'s alone')
 })
 
 t.test('group: the longest matching prefix across all groups, else default', async (t) => {
@@ -103,6 +104,18 @@ t.test('enforced: the group\'s categories as a mask over this snapshot\'s bits',
   const noDefault = new ClientClassifier(ALLOW, { staff: GROUPS.staff })
   t.equal(noDefault.classify('192.168.1.1', snap).group, 'default')
   t.equal(noDefault.classify('192.168.1.1', snap).enforced, mask(['tiktok', 'telegram', 'doh-bypass']), 'no default group configured: every category (fails closed)')
+})
+
+t.test('shadow: the group\'s shadow categories as a mask, never overlapping the enforced ones', async (t) => {
+  const snap = snapshot()
+  const mask = (names: string[]) => names.reduce((m, n) => m | (1 << snap.categories.find((x) => x.name === n)!.bit), 0)
+  const c = new ClientClassifier(ALLOW, {
+    staff: { networks: ['10.20.0.0/16'], enforce: ['tiktok'], shadow: ['telegram', 'tiktok'] },
+    default: { networks: [], enforce: ['tiktok'] },
+  })
+  t.equal(c.classify('10.20.1.1', snap).shadow, mask(['telegram']), 'shadow, less what the group enforces')
+  t.equal(c.classify('192.168.1.1', snap).shadow, 0, 'no shadow key: 0, so the stages skip the shadow checks')
+  t.equal(new ClientClassifier(ALLOW, { staff: GROUPS.staff }).classify('192.168.1.1', snap).shadow, 0, 'no default group: every category enforced, none in shadow')
 })
 
 t.test('exemptions: those whose network holds the client', async (t) => {
@@ -144,4 +157,26 @@ t.test('unmapV4', async (t) => {
     ['fd00::ffff:10.0.0.1', 'fd00::ffff:10.0.0.1'],
   ]
   for (const [input, expected] of cases) t.equal(unmapV4(input), expected, input)
+})
+
+t.test('access and group of interleaved clients never mix (the last-lookup memo)', async (t) => {
+  const c = new ClientClassifier(ALLOW, GROUPS)
+  const snap = snapshot()
+  const sequence: Array<[string, boolean, string]> = [
+    ['10.20.1.1', true, 'staff'],
+    ['8.8.8.8', false, 'default'],
+    ['10.40.0.1', true, 'students'],
+    ['10.20.1.1', true, 'staff'],
+    [String(['10', '20', '1', '1'].join('.')), true, 'staff'],
+    ['8.8.8.8', false, 'default'],
+  ]
+  for (const [address, allowed, group] of sequence) {
+    t.equal(c.allows(address), allowed, `${address}: access`)
+    t.equal(c.classify(address, snap).group, group, `${address}: group`)
+    t.equal(c.allows(address), allowed, `${address}: access again`)
+  }
+  const other = snapshot(false)
+  t.equal(c.classify('10.20.0.99', snap).exemptions.length, 1)
+  t.equal(c.allows('10.20.0.99'), true)
+  t.equal(c.classify('10.20.0.99', other).exemptions.length, 0, 'right after, with another snapshot: worked out again')
 })

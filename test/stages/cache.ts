@@ -16,13 +16,13 @@ import { decode, encodeResponse, makeQuery, rr } from '../fixtures/dns-wire.js'
 const OPTS: AnswerCacheOptions = { maxEntries: 100, maxBytes: 1 << 20, minTtl: 0, maxTtl: 86_400_000, negativeMaxTtl: 3_600_000, maxStale: 0 }
 const NOW = 5_000_000
 
-/** A stage below that answers like the forward stage (rendered for the query, with the entry), after a turn; counts its calls. */
+/** A stage below that answers like the forward stage (rendered for the query, with the answer), after a turn; counts its calls. */
 function below(ttl: number) {
   const sent: Reply[] = []
   const next = (q: Query): Promise<Reply> =>
     new Promise((resolve) => setImmediate(() => {
       const entry = new CacheEntry(readAnswer(encodeResponse({ name: q.name, answers: [rr('A', q.name, ttl, '192.0.2.1')] })), NOW, NOW, NOW)
-      const r: Reply = { kind: 'answer', wire: renderEntry(entry, q, NOW), source: 'forwarded', entry }
+      const r: Reply = { kind: 'answer', wire: renderEntry(entry, q, NOW), source: 'forwarded', answer: entry.answer }
       sent.push(r)
       resolve(r)
     }))

@@ -38,10 +38,9 @@ const classifier = new ClientClassifier(['10.0.0.0/8'], {
 function run(t: Pick<typeof tap, 'equal'>, address: string, arrivedAt: number): { q: Query; reply: Reply; seen: Query[] } {
   const q = makeQuery({ name: 'example.com' }, { address, now: arrivedAt })
   q.snapshot = snap
-  q.client = classifier.classify(address, snap)
   const seen: Query[] = []
   const forwarded: Reply = { kind: 'answer', wire: Buffer.alloc(12), source: 'forwarded' }
-  const reply = new ClientGroupStage().handle(q, (x) => (seen.push(x), forwarded)) as Reply
+  const reply = new ClientGroupStage(classifier).handle(q, (x) => (seen.push(x), forwarded)) as Reply
   t.equal(reply, forwarded, `${address}: next's reply is returned as is`)
   return { q, reply, seen }
 }

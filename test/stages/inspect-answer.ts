@@ -10,7 +10,8 @@ import type { AnswerReply, Reply, Stage } from '../../src/pipeline/types.js'
 import { BlockResponder } from '../../src/policy/block-responder.js'
 import { AclStage } from '../../src/stages/acl.js'
 import { ClientGroupStage } from '../../src/stages/client-group.js'
-import { InspectAnswerStage, memoFor } from '../../src/stages/inspect-answer.js'
+import { InspectAnswerStage } from '../../src/stages/inspect-answer.js'
+import { inspectAnswer } from '../../src/policy/answer-inspection.js'
 import { PolicyStage } from '../../src/stages/policy.js'
 import { decode, encodeQuery, encodeResponse, queryOf, rr, snapshotOf, type CategorySpec } from '../fixtures/dns-wire.js'
 import { CHAT, STAFF, STUDENT, testClassifier } from '../fixtures/test-groups.js'
@@ -83,12 +84,12 @@ function harness(opts: { async?: boolean } = {}) {
     handle(q: Query) {
       calls++
       const entry = entryFor(q.name)
-      const r: Reply = { kind: 'answer', wire: renderEntry(entry, q, NOW), source: 'forwarded', entry }
+      const r: Reply = { kind: 'answer', wire: renderEntry(entry, q, NOW), source: 'forwarded', answer: entry.answer }
       return opts.async ? Promise.resolve(r) : r
     },
   }
   const responder = new BlockResponder('nxdomain', plan)
-  const chain = compose([new AclStage(classifier), new ClientGroupStage(), new PolicyStage(responder), new InspectAnswerStage(responder), below])
+  const chain = compose([new AclStage(classifier), new ClientGroupStage(classifier), new PolicyStage(responder), new InspectAnswerStage(responder), below])
   const run = async (address: string, name: string, snapshot: PolicySnapshot = SNAP, type = 'A'): Promise<AnswerReply> => {
     const q = queryOf(encodeQuery({ name, type }), { address, now: NOW })
     q.snapshot = snapshot
@@ -129,9 +130,9 @@ for (const mode of ['synchronous', 'asynchronous'] as const) {
       if (source.startsWith('blocked')) {
         t.equal(p.rcode, 'NXDOMAIN', `${client} ${name}: sinkhole answer`)
         t.equal(p.answers!.length, 0, `${client} ${name}: no upstream records leak`)
-        t.equal(r.entry, undefined, `${client} ${name}: the blocked reply carries no entry`)
+        t.equal(r.answer, undefined, `${client} ${name}: the blocked reply carries no upstream answer`)
       } else {
-        t.equal(r.entry, h.entryFor(name), `${client} ${name}: the upstream answer passes through`)
+        t.equal(r.answer, h.entryFor(name).answer, `${client} ${name}: the upstream answer passes through`)
         t.same(p.answers, decode(UPSTREAM[name]).answers, `${client} ${name}: with its records`)
       }
     }
@@ -154,14 +155,14 @@ t.test('exemptions apply to answer inspection too', async (t) => {
 t.test('the memo is per snapshot, the decision per client', async (t) => {
   const h = harness()
   const entry = h.entryFor('video.example.net')
-  t.equal(entry.inspection, null, 'no memo before the first inspection')
+  t.equal(entry.answer.inspection, null, 'no memo before the first inspection')
   t.equal((await h.run(STAFF, 'video.example.net')).source, 'blocked-cname')
-  const memo = entry.inspection
+  const memo = entry.answer.inspection
   t.equal(memo?.snapshot, SNAP, 'memo made for this snapshot')
   t.equal((await h.run(STUDENT, 'video.example.net')).source, 'forwarded', 'same entry, a group that does not enforce: passes')
-  t.equal(entry.inspection, memo, 'the memo was reused, not recomputed')
+  t.equal(entry.answer.inspection, memo, 'the memo was reused, not recomputed')
   t.equal((await h.run(STAFF, 'video.example.net')).source, 'blocked-cname', 'and blocks again for staff')
-  t.equal(memoFor(entry, SNAP), memo, 'memoFor returns the same memo for the same snapshot')
+  t.equal(inspectAnswer(entry.answer, SNAP), memo, 'inspectAnswer returns the same memo for the same snapshot')
 
   // A reload: a new snapshot in which tiktokcdn.com is no longer listed.
   const reloaded = snapshotOf({
@@ -169,27 +170,27 @@ t.test('the memo is per snapshot, the decision per client', async (t) => {
     exemptions: ex.exemptions,
   })
   t.equal((await h.run(STAFF, 'video.example.net', reloaded)).source, 'forwarded', 'new snapshot: recomputed, no longer blocked')
-  t.equal(entry.inspection?.snapshot, reloaded, 'memo now belongs to the new snapshot')
-  t.not(entry.inspection, memo)
+  t.equal(entry.answer.inspection?.snapshot, reloaded, 'memo now belongs to the new snapshot')
+  t.not(entry.answer.inspection, memo)
   t.equal((await h.run(STAFF, 'video.example.net', SNAP)).source, 'blocked-cname', 'a query still holding the old snapshot is judged by it')
 
   // An equal but distinct snapshot object is a new snapshot too.
   const twin = snapshotOf({ categories: CATEGORIES, allow: ['allowed.tiktok.com', 'ok.tiktokcdn.com'], exemptions: ex.exemptions })
-  const before = entry.inspection
+  const before = entry.answer.inspection
   await h.run(STAFF, 'video.example.net', twin)
-  t.equal(entry.inspection?.snapshot, twin)
-  t.not(entry.inspection, before)
+  t.equal(entry.answer.inspection?.snapshot, twin)
+  t.not(entry.answer.inspection, before)
 })
 
-t.test('memoFor records how each category was hit', async (t) => {
+t.test('inspectAnswer records how each category was hit', async (t) => {
   const h = harness()
-  const memo = memoFor(h.entryFor('both.example'), SNAP)
+  const memo = inspectAnswer(h.entryFor('both.example').answer, SNAP)
   const bit = (n: string) => SNAP.categories.find((c) => c.name === n)!.bit
   t.equal(memo.mask, (1 << bit('tiktok')) | (1 << bit('telegram')))
   t.same(memo.hits[bit('tiktok')], { caughtBy: 'cname', entry: 'tiktok.com' })
   t.same(memo.hits[bit('telegram')], { caughtBy: 'ip', entry: '149.154.160.0/20' })
   t.equal(memo.hits[bit('doh-bypass')], null)
-  t.equal(memoFor(h.entryFor('clean.example'), SNAP).mask, 0)
+  t.equal(inspectAnswer(h.entryFor('clean.example').answer, SNAP).mask, 0)
 })
 
 t.test('replies without an upstream entry pass untouched; groups enforcing nothing are not inspected', async (t) => {
@@ -203,10 +204,10 @@ t.test('replies without an upstream entry pass untouched; groups enforcing nothi
   const drop: Reply = { kind: 'drop', source: 'rate-limited' }
   t.equal(stage.handle(q, () => drop), drop, 'a drop: as is')
   const entry = new CacheEntry(readAnswer(UPSTREAM['video.example.net']), NOW, NOW, NOW)
-  const forwarded: Reply = { kind: 'answer', wire: Buffer.alloc(12), source: 'forwarded', entry }
+  const forwarded: Reply = { kind: 'answer', wire: Buffer.alloc(12), source: 'forwarded', answer: entry.answer }
   q.enforced = 0
   t.equal(stage.handle(q, () => forwarded), forwarded, 'enforced 0: as is')
-  t.equal(entry.inspection, null, 'and not even inspected')
+  t.equal(entry.answer.inspection, null, 'and not even inspected')
   q.enforced = -1
   t.equal((stage.handle(q, () => forwarded) as AnswerReply).source, 'blocked-cname', 'the same reply for an enforcing client is blocked')
 })

@@ -65,10 +65,10 @@ function harness(mode: BlockMode = 'nxdomain', snapshot: PolicySnapshot = SNAP) 
     handle(q: Query): Reply {
       forwarded++
       const entry = new CacheEntry(readAnswer(upstreamAnswer(q)), NOW, NOW + 60_000, NOW + 60_000)
-      return { kind: 'answer', wire: renderEntry(entry, q, NOW), source: 'forwarded', entry }
+      return { kind: 'answer', wire: renderEntry(entry, q, NOW), source: 'forwarded', answer: entry.answer }
     },
   }
-  const chain = compose([new AclStage(classifier), new ClientGroupStage(), new PolicyStage(new BlockResponder(mode, plan)), forward])
+  const chain = compose([new AclStage(classifier), new ClientGroupStage(classifier), new PolicyStage(new BlockResponder(mode, plan)), forward])
   const run = (address: string, o: QueryOptions | Buffer, now = NOW): { reply: AnswerReply; q: Query } => {
     const q = queryOf(Buffer.isBuffer(o) ? o : encodeQuery(o), { address, now })
     q.snapshot = snapshot
@@ -195,7 +195,7 @@ t.test('iCloud Private Relay names are NXDOMAIN even in null and sinkhole modes'
 t.test('blocked replies are synchronous (no promise on the blocked path)', async (t) => {
   const chain = compose([
     new AclStage(classifier),
-    new ClientGroupStage(),
+    new ClientGroupStage(classifier),
     new PolicyStage(new BlockResponder('nxdomain', plan)),
     { name: 'forward', handle: async () => { throw new Error('must not be reached') } },
   ])

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { clientKey, RateLimitStage } from '../../src/stages/rate-limit.js'
+import { validate } from '../../src/config/load-config.js'
+import { clientKey, RateLimitStage, workerShare } from '../../src/stages/rate-limit.js'
 import type { Next, Reply } from '../../src/pipeline/types.js'
 import type { Transport } from '../../src/pipeline/transport.js'
 import { decode, makeQuery } from '../fixtures/dns-wire.js'
@@ -102,7 +103,7 @@ function withOptions(opts: Partial<ConstructorParameters<typeof RateLimitStage>[
   const next: Next = () => FORWARDED
   const ask = (address: string, now: number, group = 'default') => {
     const q = makeQuery({ id: 1, name: 'example.com' }, { address, now, transport: 'udp' })
-    q.client = { allowed: true, group, enforced: 0, exemptions: [] }
+    q.client = { group, enforced: 0, shadow: 0, exemptions: [] }
     return stage.handle(q, next) === FORWARDED
   }
   const count = (address: string, now: number, n: number, group?: string) => Array.from({ length: n }, () => ask(address, now, group)).filter(Boolean).length
@@ -176,4 +177,16 @@ t.test('a throttled log line per limited client, a metric per limiting episode',
   h.count('10.0.0.7', 60_000, 3)
   t.equal(h.events.limited.length, 2)
   t.equal(h.events.limited[1], '10.0.0.7 default 88', 'with the count dropped since the last line')
+})
+
+t.test('workerShare: each of N workers enforces 1/N of every rate and burst; 0 stays unlimited', async (t) => {
+  const section = validate({ rateLimit: { queriesPerSecond: 50, burst: 200, groups: { vpn: { queriesPerSecond: 0, burst: 10 }, nat: { queriesPerSecond: 1000, burst: 3 } } } }, 'test').rateLimit
+  t.equal(workerShare(section, 1), section, 'one worker: as configured')
+  const share = workerShare(section, 4)
+  t.match(share, { queriesPerSecond: 12.5, burst: 50, ipv4Prefix: 32, maxClients: section.maxClients })
+  t.same(share.groups, { vpn: { queriesPerSecond: 0, burst: 2.5 }, nat: { queriesPerSecond: 250, burst: 1 } }, 'a burst never below one query')
+  const limiter = new RateLimitStage(share)
+  let passed = 0
+  for (let i = 0; i < 100; i++) if (limiter.take('10.0.0.1', 0)) passed++
+  t.equal(passed, 50, 'a quarter of the burst in one worker')
 })

@@ -1,11 +1,11 @@
 /**
  * Client networks (access.allow, groups, exemptions) as a node:net BlockList,
- * parsed by the same strict parser as the list files (ip-ranges.ts), so a
+ * parsed by the same strict parser as the list files (cidr.ts), so a
  * typo such as "10.0.0.1/" is an error, never a silent /0 that matches
  * every client.
  */
 import { BlockList } from 'node:net'
-import { parseCidr } from '../lists/ip-ranges.js'
+import { parseCidr } from './cidr.js'
 
 /** Adds `cidr` (or a bare address: one host) to `list`; returns its prefix length, or -1 if it is not valid. */
 export function addNetwork(list: BlockList, cidr: string): number {
