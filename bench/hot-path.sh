@@ -20,6 +20,7 @@ dnsmasq --no-daemon --port=$UP --listen-address=127.0.0.1 --bind-interfaces --no
   --local-ttl=3600 --address=/bench.test/192.0.2.10 >/dev/null 2>&1 &
 pids+=($!)
 cat > "$WORK/cfg.yaml" <<YAML
+workers: 1
 listen: { dns: ["127.0.0.1:$GW"], admin: "" }
 upstream: { servers: ["127.0.0.1:$UP"] }
 blocking: { dir: $ROOT/blocklists }
