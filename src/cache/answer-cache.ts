@@ -22,8 +22,17 @@ export interface AnswerCacheOptions {
   readonly maxStale: number
 }
 
-/** Per-entry bookkeeping beyond the wire bytes (object, offsets, key), for the byte bound. */
-const ENTRY_OVERHEAD = 200
+/**
+ * What an entry costs beyond its answer bytes and its key, for the byte
+ * bound: the CacheEntry and UpstreamAnswer objects, the Buffer with its
+ * ArrayBuffer and native backing store, the offset arrays, the inspection
+ * memo's share, the key's string header and the LRU's map entry and slots.
+ * Measured, not estimated: ~830-850 bytes per entry in all for a 68-byte
+ * answer and a 27-character key on Node 20 (docs/benchmarks.md, "What a
+ * cache entry costs"); the byte bound used to count 200 here, so a 64 MiB
+ * bound let the cache grow to ~190 MiB of real memory.
+ */
+export const ENTRY_OVERHEAD = 750
 
 export const cacheKey = (q: Query): string =>
   `${q.qtype}/${q.qclass}/${q.dnssecOk ? 1 : 0}${q.checkingDisabled ? 1 : 0}/${q.name}`
@@ -52,20 +61,22 @@ export class AnswerCache {
   /**
    * Makes a cache entry from an upstream answer, with TTLs clamped in its wire.
    * Returns it even when it is not cacheable (the forward path serves it
-   * once); `stored` tells whether it went into the cache.
+   * once); `stored` tells whether it went into the cache, `clamped` whether
+   * a TTL in its wire was changed (an answer rendered before is stale then).
    */
-  store(key: string, answer: UpstreamAnswer, now: number): { entry: CacheEntry; stored: boolean } {
+  store(key: string, answer: UpstreamAnswer, now: number): { entry: CacheEntry; stored: boolean; clamped: boolean } {
     const ttlMs = this.cacheTtl(answer)
+    let clamped = false
     if (ttlMs > 0) {
       const negative = isNegative(answer)
-      clampTtls(answer, negative ? 0 : this.opts.minTtl / 1000, (negative ? this.opts.negativeMaxTtl : this.opts.maxTtl) / 1000)
+      clamped = clampTtls(answer, negative ? 0 : this.opts.minTtl / 1000, (negative ? this.opts.negativeMaxTtl : this.opts.maxTtl) / 1000)
     }
     const expiresAt = now + Math.max(ttlMs, 0)
     const entry = new CacheEntry(answer, now, expiresAt, ttlMs > 0 ? expiresAt + this.opts.maxStale : expiresAt)
-    if (ttlMs <= 0) return { entry, stored: false }
-    this.lru.set(key, entry)
+    if (ttlMs <= 0) return { entry, stored: false, clamped }
+    this.lru.set(flat(key), entry)
     // lru-cache silently refuses an entry larger than maxSize.
-    return { entry, stored: this.lru.has(key) }
+    return { entry, stored: this.lru.has(key), clamped }
   }
 
   /** How long an answer may be cached, ms; 0 when it must not be (SERVFAIL, TC, no TTL known). */
@@ -89,14 +100,26 @@ export class AnswerCache {
   }
 }
 
+/**
+ * The key as one flat string: cacheKey() makes a rope (prefix + name) that
+ * holds three strings; kept for as long as the entry, that is ~50 bytes more.
+ * Keys are ASCII (names are escaped), so latin1 copies them exactly.
+ */
+const flat = (key: string): string => Buffer.from(key, 'latin1').toString('latin1')
+
 /** NXDOMAIN, or NOERROR with an empty answer section (NODATA): RFC 2308 negative answers. */
 const isNegative = (a: UpstreamAnswer): boolean =>
   a.rcode === RCODE.NXDOMAIN || (a.rcode === RCODE.NOERROR && a.wire.readUInt16BE(6) === 0)
 
-function clampTtls(a: UpstreamAnswer, min: number, max: number): void {
+/** Clamps every TTL in the wire into [min, max]; true if one changed. */
+function clampTtls(a: UpstreamAnswer, min: number, max: number): boolean {
+  let changed = false
   for (const off of a.ttlOffsets) {
     const t = a.wire.readUInt32BE(off)
     if (t < min) a.wire.writeUInt32BE(Math.ceil(min), off)
     else if (t > max) a.wire.writeUInt32BE(Math.floor(max), off)
+    else continue
+    changed = true
   }
+  return changed
 }

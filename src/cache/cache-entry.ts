@@ -19,8 +19,14 @@ export class CacheEntry {
     readonly staleUntil: number,
   ) {}
 
+  /** Bytes that grow with the answer: the wire, 8 per offset kept, and the CNAME/DNAME/SVCB target strings (ENTRY_OVERHEAD is the rest). */
   get size(): number {
-    return this.answer.wire.length
+    const a = this.answer
+    const offsets = a.ttlOffsets.length + a.v4Offsets.length + a.v6Offsets.length + a.extraV4Offsets.length + a.extraV6Offsets.length
+    let n = a.wire.length + 8 * offsets
+    for (const target of a.cnameTargets) n += 24 + target.length
+    for (const target of a.targetNames) n += 24 + target.length
+    return n
   }
 }
 

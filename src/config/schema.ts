@@ -144,7 +144,7 @@ const upstream = z.strictObject({
 const cache = z.strictObject({
   enabled: flag.default(true),
   maxEntries: count({ min: 1, example: 100_000 }).default(100_000),
-  maxBytes: byteSize.default(64 * 1024 * 1024),
+  maxBytes: byteSize.default(32 * 1024 * 1024),
   minTtl: duration.default(0),
   maxTtl: duration.default(86_400_000),
   negativeMaxTtl: duration.default(3_600_000),

@@ -5,7 +5,7 @@
  */
 
 /** `offsets` are the TTL fields of the records (UpstreamAnswer.ttlOffsets); the wire must be a per-client copy. */
-export function capTtls(wire: Buffer, offsets: Uint32Array, max: number): void {
+export function capTtls(wire: Buffer, offsets: readonly number[], max: number): void {
   const cap = max > 0 ? Math.floor(max) : 0
   for (let i = 0; i < offsets.length; i++) {
     const off = offsets[i]

@@ -74,9 +74,14 @@ export function readAnswer(reply: Buffer): UpstreamAnswer {
     wire,
     rcode,
     truncated: (flags & FLAG.TC) !== 0,
-    ttlOffsets: Uint32Array.from(ttlOffsets),
+    ttlOffsets: exact(ttlOffsets),
     ttl: negative ? negativeTtl : answerTtl,
-    ...found,
+    cnameTargets: exact(found.cnameTargets),
+    v4Offsets: exact(found.v4Offsets),
+    v6Offsets: exact(found.v6Offsets),
+    targetNames: exact(found.targetNames),
+    extraV4Offsets: exact(found.extraV4Offsets),
+    extraV6Offsets: exact(found.extraV6Offsets),
     inspection: null,
   }
 }
@@ -134,6 +139,14 @@ function noteServiceBinding(reply: Buffer, rdata: number, rdlength: number, foun
     p += len
   }
 }
+
+/**
+ * The answer is kept as long as it is cached: an array grown by push has
+ * room for 17 elements (152 bytes), so keep an exact-size copy, or one
+ * shared empty array (docs/benchmarks.md, "What a cache entry costs").
+ */
+const NONE: readonly never[] = Object.freeze([])
+const exact = <T>(a: T[]): readonly T[] => (a.length === 0 ? NONE : a.slice())
 
 /** Reads a possibly compressed name as lower-case text. Pointers must point backwards, so loops are impossible. */
 export function readName(wire: Buffer, offset: number): string {

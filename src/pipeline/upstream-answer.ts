@@ -28,7 +28,7 @@ export interface UpstreamAnswer {
   readonly rcode: number
   readonly truncated: boolean
   /** Offset of every TTL field in `wire` (all sections). */
-  readonly ttlOffsets: Uint32Array
+  readonly ttlOffsets: readonly number[]
   /** Lowest TTL of the answer section (positive answers), or the RFC 2308 negative TTL; -1 if none is known. */
   readonly ttl: number
   /** Lower-case targets of CNAME records in the answer section. */

@@ -36,8 +36,13 @@ export function inspectionOf(answer: UpstreamAnswer, view: PolicyView, embedded:
     hits[c.bit] = hit
     if (hit !== null) mask |= 1 << c.bit
   }
-  return { snapshot: view, mask, hits }
+  if (mask !== 0) return { snapshot: view, mask, hits }
+  // Most answers hit nothing: they share one memo per list version, not an object and an array per cached answer.
+  if (clean?.snapshot !== view) clean = { snapshot: view, mask: 0, hits: [] }
+  return clean
 }
+
+let clean: InspectionMemo | null = null
 
 function nameHit(a: UpstreamAnswer, view: PolicyView, c: CategoryView): InspectionHit | null {
   return namesHit(a.cnameTargets, view, c) ?? namesHit(a.targetNames, view, c)

@@ -90,14 +90,21 @@ export class QueryHandler {
     }
     if (r instanceof Promise) {
       this.pending++
+      // One then, no finally: a miss already pays for the forward and cache stages' promises.
       r.then(
-        (x) => this.finish(q, x, sink, started),
-        (e) => this.finish(q, this.failed(q, e), sink, started),
-      ).finally(() => {
-        if (--this.pending === 0) for (const f of this.idle.splice(0)) f()
-      })
+        (x) => this.settled(q, x, sink, started),
+        (e: unknown) => this.settled(q, this.failed(q, e), sink, started),
+      )
     } else {
       this.finish(q, r, sink, started)
+    }
+  }
+
+  private settled(q: Query, r: Reply, sink: ReplySink, started: number): void {
+    try {
+      this.finish(q, r, sink, started)
+    } finally {
+      if (--this.pending === 0) for (const f of this.idle.splice(0)) f()
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * The cache stage: a fresh cached answer is served synchronously (no promise);
  * a miss goes down to the forward stage, with identical concurrent misses
- * sharing one upstream exchange; when the upstream fails, an expired entry
+ * sharing one upstream exchange (one promise per miss, one more per waiter); when the upstream fails, an expired entry
  * still inside its stale window is served with a short TTL and EDE 3
  * "Stale Answer" (RFC 8767). Only upstream answers are stored: the stages
  * above (policy, inspection) never reach it with a sinkhole answer.
@@ -29,7 +29,7 @@ const NO_REACHABLE = makeEde(EDE.NO_REACHABLE_AUTHORITY)
 export class CacheStage implements Stage {
   readonly name = 'cache' as const
   /** One upstream exchange per key; its waiters render the stored entry (or the reply) for themselves. */
-  private readonly inflight = new Map<string, Promise<Shared>>()
+  private readonly inflight = new Map<string, Flight>()
 
   constructor(
     private readonly cache: AnswerCache,
@@ -45,27 +45,38 @@ export class CacheStage implements Stage {
       return { kind: 'answer', wire: renderEntry(hit, q, now), source: 'cached', answer: hit.answer }
     }
     this.opts.onMiss?.()
-    let shared = this.inflight.get(key)
-    if (shared === undefined) {
-      shared = this.fetch(q, key, next)
-      this.inflight.set(key, shared)
-    }
-    return shared.then((r) => this.answerFor(q, key, r))
+    const shared = this.inflight.get(key)
+    if (shared !== undefined) return shared.reply.then((r) => this.answerFor(q, key, r, shared.entry))
+    const down = next(q)
+    if (!(down instanceof Promise)) return this.settle(q, key, down, undefined)
+    const flight = new Flight()
+    flight.reply = down.then((r) => this.settle(q, key, r, flight), (e: unknown) => this.abandon(key, e))
+    this.inflight.set(key, flight)
+    return flight.reply
   }
 
-  /** One upstream exchange for every query waiting on `key`; stores the answer if it may be cached. */
-  private async fetch(q: Query, key: string, next: Next): Promise<Shared> {
-    try {
-      const r = await next(q)
-      if (r.kind === 'answer' && r.answer !== undefined) return { r, entry: this.cache.store(key, r.answer, this.opts.now()).entry }
-      return { r, entry: undefined }
-    } finally {
-      this.inflight.delete(key)
-    }
+  /**
+   * The answer from below, for the query that went down: stored when it may
+   * be cached. The forward stage rendered it for this query already; only
+   * when the cache clamped a TTL is it rendered again. Queries that waited on
+   * the same key render their own from the entry left on `flight` (answerFor).
+   */
+  private settle(q: Query, key: string, r: Reply, flight: Flight | undefined): Reply {
+    if (flight !== undefined) this.inflight.delete(key)
+    if (r.kind !== 'answer' || r.answer === undefined) return this.answerFor(q, key, r, undefined)
+    const now = this.opts.now()
+    const { entry, clamped } = this.cache.store(key, r.answer, now)
+    if (flight !== undefined) flight.entry = entry
+    return { kind: 'answer', wire: clamped ? renderEntry(entry, q, now) : r.wire, source: r.source, answer: r.answer }
+  }
+
+  private abandon(key: string, e: unknown): never {
+    this.inflight.delete(key)
+    throw e
   }
 
   /** The shared result, rendered for this query (its own ID, question case and EDNS). */
-  private answerFor(q: Query, key: string, { r, entry }: Shared): Reply {
+  private answerFor(q: Query, key: string, r: Reply, entry: CacheEntry | undefined): Reply {
     const now = this.opts.now()
     if (r.kind === 'answer' && entry !== undefined) return rendered(r, entry, q, now)
     if (r.source === 'servfail' && this.opts.serveStale) {
@@ -86,8 +97,8 @@ function rendered(r: AnswerReply, entry: CacheEntry, q: Query, now: number): Ans
   return { kind: 'answer', wire: renderEntry(entry, q, now), source: r.source, answer: entry.answer }
 }
 
-/** What a coalesced miss hands its waiters: the reply below, and the entry made from its answer. */
-interface Shared {
-  readonly r: Reply
-  readonly entry: CacheEntry | undefined
+/** A coalesced miss on its way down: the reply for the query that went down, and the entry made from its answer once it settles. */
+class Flight {
+  reply!: Promise<Reply>
+  entry: CacheEntry | undefined = undefined
 }

@@ -1,8 +1,9 @@
 /**
- * The terminal stage and the only one that awaits: sends the question to the
+ * The terminal stage and the only one that waits: sends the question to the
  * upstreams (the most specific conditional-forwarding zone first, else the
  * default pool) and turns what comes back into a reply. An upstream failure
- * becomes SERVFAIL (the cache stage above may still serve stale).
+ * becomes SERVFAIL (the cache stage above may still serve stale). The pool
+ * reports through a callback; this stage makes the one promise of a miss.
  */
 import { emptyReply, makeEde, writeOpt } from '../dns/build-reply.js'
 import { EDE, FLAG, RCODE, TYPE } from '../dns/constants.js'
@@ -11,9 +12,9 @@ import { CacheEntry, renderEntry } from '../cache/cache-entry.js'
 import type { Query } from '../pipeline/query.js'
 import type { Next, Reply, Stage } from '../pipeline/types.js'
 
-/** What the forward stage needs from an upstream pool. */
+/** What the forward stage needs from an upstream pool (UpstreamPool.query): `done` called once. */
 export interface Exchanger {
-  exchange(query: Buffer): Promise<{ wire: Buffer; upstream: string; ms: number }>
+  query(query: Buffer, done: (error: Error | null, result: { readonly wire: Buffer } | null) => void): void
 }
 
 export interface ZoneRoute {
@@ -40,21 +41,22 @@ export class ForwardStage implements Stage {
       .sort((a, b) => b.zone.length - a.zone.length)
   }
 
-  handle(q: Query, _next: Next): Promise<Reply> {
-    return this.forward(q)
-  }
-
-  private async forward(q: Query): Promise<Reply> {
+  handle(q: Query, _next: Next): Reply | Promise<Reply> {
     // Zone transfers are not a resolver's business (Unbound answers the same).
     if (q.qtype === TYPE.AXFR || q.qtype === TYPE.IXFR) {
       return { kind: 'answer', wire: emptyReply(q, RCODE.REFUSED), source: 'refused' }
     }
+    return new Promise((resolve) => this.poolFor(q.name).query(upstreamQuery(q), (error, result) => resolve(this.reply(q, error, result))))
+  }
+
+  private reply(q: Query, error: Error | null, result: { readonly wire: Buffer } | null): Reply {
     try {
-      const { wire } = await this.poolFor(q.name).exchange(upstreamQuery(q))
-      const answer = readAnswer(wire)
+      if (error !== null) throw error
+      const answer = readAnswer(result!.wire)
       if (answer.rcode === RCODE.SERVFAIL) return servfail(q)
-      const entry = new CacheEntry(answer, this.now(), this.now(), this.now())
-      return { kind: 'answer', wire: renderEntry(entry, q, this.now()), source: 'forwarded', answer }
+      const now = this.now()
+      const entry = new CacheEntry(answer, now, now, now)
+      return { kind: 'answer', wire: renderEntry(entry, q, now), source: 'forwarded', answer }
     } catch (e) {
       this.onError?.(q, e)
       return servfail(q)

@@ -2,12 +2,20 @@
  * One DNS query over UDP to one upstream, with the spoofing defences of
  * RFC 5452 (as Unbound applies them):
  * - a fresh query ID from `crypto` for every exchange (s9.2);
- * - a fresh source port for every query by default: each exchange gets its
- *   own socket bound to port 0 (the kernel picks a random ephemeral port)
- *   and the socket is closed when the exchange ends. `queriesPerSocket`
- *   above 1 turns this into a pool of `sockets` reused sockets (the old
- *   default, 8 sockets x 1000 queries: 16 consecutive queries saw 6-7
- *   distinct ports, far short of RFC 5452 s10);
+ * - unpredictable, changing source ports (s10): each socket is bound to
+ *   port 0 (the kernel picks a random ephemeral port) and carries one query
+ *   at a time, at most `queriesPerSocket` (default 8) in its life and for at
+ *   most 5 s, then it is closed and replaced. Idle sockets wait in a
+ *   rotation of `sockets` (default 64) per family, least recently used
+ *   first, and the rotation is filled before any socket is reused, so
+ *   consecutive queries leave from different ports (32 in a row: 32 ports).
+ *   A query that fails (timeout, error) closes its socket. An off-path
+ *   spoofer does not see these ports (we talk only to our upstreams); one
+ *   that scans for open ports (SadDNS) has at most a socket's 5 s life to
+ *   find one, and then still has to guess the 16-bit ID and the 0x20 case
+ *   within the upstream's round trip. In exchange most of the socket/bind/close
+ *   syscalls of a fresh socket per query are saved (docs/benchmarks.md,
+ *   "The miss path"). `queriesPerSocket: 1` is a fresh socket per query;
  * - optionally bound to one upstream-facing source address per family;
  * - optionally the question's letter case randomised (case-randomization.ts);
  * - a reply is accepted only if it comes from the upstream's exact address
@@ -16,21 +24,25 @@
  *   ignored, reported through `onIgnored`, and we keep waiting until the
  *   per-try timeout for the real reply.
  *
+ * The miss path's bookkeeping is lean: send() tells a waiter object (the
+ * pool's run) instead of settling a promise, the per-try timeouts share one
+ * timer (deadline-queue.ts), and a socket for one query keeps its exchange
+ * in a field, not a map (upstream-socket.ts). exchange() is the promise form.
  * Cost of the fresh socket per query: see docs/benchmarks.md ("Upstream
- * spoofing defences"), measured in instructions.
+ * spoofing defences" and "The miss path"), measured in instructions.
  */
 import { randomInt as cryptoRandomInt } from 'node:crypto'
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
+import { createSocket, type RemoteInfo } from 'node:dgram'
 import { isIP } from 'node:net'
 import { DnsvaktError } from '../errors.js'
 import { FLAG, HEADER_LENGTH } from '../dns/constants.js'
 import { findQuestionEnd } from '../dns/build-reply.js'
 import { randomizeCase, restoreCase } from './case-randomization.js'
+import { DeadlineQueue } from './deadline-queue.js'
+import { Pending, type ReplyWaiter, UpstreamSocket } from './upstream-socket.js'
+import type { IgnoredReason, UpstreamTarget } from './upstream-target.js'
 
-export type IgnoredReason = 'wrong-source' | 'wrong-id' | 'wrong-question' | 'malformed'
-
-/** `address` is an IP literal; IPv6 may carry a %scope (link-local). */
-export interface UpstreamTarget { readonly address: string; readonly port: number }
+export type { IgnoredReason, ReplyWaiter, UpstreamTarget }
 
 /**
  * Why `reply` is not the answer to `sent`, or undefined when it is: same ID,
@@ -55,14 +67,12 @@ export function canonicalIp(address: string): string {
 }
 
 export interface UdpExchangerOptions {
-  /** Socket slots per address family, one picked at random per query (default 8). */
+  /** Sockets in the rotation per address family (default 64); more are opened, and closed after their query, when more queries wait. */
   readonly sockets?: number
-  /** Queries a socket carries before it is replaced (default 1: a fresh port per query; at most 16384 so free IDs stay plentiful). */
+  /** Queries a socket carries, one at a time, before it is closed and replaced (default 8; 1: a fresh socket per query; at most 16384). */
   readonly queriesPerSocket?: number
-  /** A socket older than this is replaced at its next use (default 60 s). */
+  /** A socket older than this is replaced at its next use (default 5 s: an open port is not left to a port scan for long). */
   readonly socketMaxAgeMs?: number
-  /** SO_RCVBUF in bytes (default 4 MiB; Linux caps it at net.core.rmem_max). */
-  readonly recvBufferSize?: number
   /** Local address to bind per family (default: all). Tests bind loopback. */
   readonly localAddress?: { readonly v4?: string; readonly v6?: string }
   /** Uniform integer in [0, max): defaults to crypto.randomInt. */
@@ -80,186 +90,185 @@ export interface UdpExchangeOptions {
   readonly randomizeCase?: boolean
 }
 
-interface Pending {
-  readonly wire: Buffer
-  /** The caller's query when `wire` has a randomised case: the reply gets its case back. */
-  readonly original: Buffer | undefined
-  readonly questionEnd: number
-  /** canonicalIp(target.address), and the port: where the reply must come from. */
-  readonly address: string
-  readonly port: number
-  readonly label: string
-  readonly onIgnored: ((reason: IgnoredReason) => void) | undefined
-  readonly resolve: (wire: Buffer) => void
-  readonly reject: (e: Error) => void
-  timer: NodeJS.Timeout | undefined
-  done: boolean
-}
-
-interface PooledSocket {
-  readonly socket: Socket
-  /**
-   * ID -> exchange. Finished exchanges stay as tombstones until the socket
-   * closes: their IDs are not reused on this port (a late reply cannot match a
-   * newer query) and a late or duplicate reply is dropped without being
-   * counted as a spoof. Bounded by queriesPerSocket.
-   */
-  readonly pending: Map<number, Pending>
-  readonly createdAt: number
-  sent: number
-  /** Exchanges still waiting: what a packet with an unknown ID is matched against. */
-  readonly live: Set<Pending>
-  /** Takes no new queries; closed once `live` is empty. */
-  retired: boolean
-  /** close() called: a second call during bind would throw later, outside any try (dgram queues it). */
-  shut: boolean
-}
-
 export class UdpExchanger {
-  private readonly v4: Array<PooledSocket | undefined>
-  private readonly v6: Array<PooledSocket | undefined>
-  /** Replaced sockets still waiting for replies; closed when their last exchange ends. */
-  private readonly draining = new Set<PooledSocket>()
+  /** Idle sockets of the rotation per family, least recently used first. */
+  private readonly idle4: UpstreamSocket[] = []
+  private readonly idle6: UpstreamSocket[] = []
+  /** Sockets of the rotation open per family (idle or waiting for a reply). */
+  private pooled4 = 0
+  private pooled6 = 0
+  private readonly deadlines = new DeadlineQueue()
+  private readonly sockets: number
   private readonly queriesPerSocket: number
   private readonly maxAgeMs: number
-  private readonly recvBufferSize: number
   private readonly randomInt: (max: number) => number
   private readonly now: () => number
   private closed = false
+  /** The last upstream address seen, its family and canonical form (one or two upstreams is the usual case). */
+  private lastAddress = ''
+  private lastFamily = 0
+  private lastCanonical = ''
 
   constructor(private readonly options: UdpExchangerOptions = {}) {
-    const n = Math.max(1, options.sockets ?? 8)
-    this.v4 = new Array<PooledSocket | undefined>(n).fill(undefined)
-    this.v6 = new Array<PooledSocket | undefined>(n).fill(undefined)
-    this.queriesPerSocket = Math.min(16384, Math.max(1, options.queriesPerSocket ?? 1))
-    this.maxAgeMs = options.socketMaxAgeMs ?? 60_000
-    this.recvBufferSize = options.recvBufferSize ?? 4 * 1024 * 1024
+    this.sockets = Math.max(1, options.sockets ?? 64)
+    this.queriesPerSocket = Math.min(16384, Math.max(1, options.queriesPerSocket ?? 8))
+    this.maxAgeMs = options.socketMaxAgeMs ?? 5_000
     this.randomInt = options.randomInt ?? ((max) => cryptoRandomInt(max))
     this.now = options.now ?? Date.now
   }
 
   /** Sends a copy of `query` with a fresh ID; resolves with the validated reply. */
   exchange(query: Buffer, target: UpstreamTarget, opts: UdpExchangeOptions): Promise<Buffer> {
-    const label = `${target.address}:${target.port}`
-    if (this.closed) return Promise.reject(new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', `UDP to ${label}: exchanger closed`))
+    return new Promise<Buffer>((resolve, reject) => this.send(query, target, opts, { replied: resolve, failed: reject }))
+  }
+
+  /**
+   * The same as exchange() without a promise: `waiter` is told the validated
+   * reply or the error (synchronously for a bad query, address or a closed
+   * exchanger). The pool uses this, one waiter object per client query.
+   */
+  send(query: Buffer, target: UpstreamTarget, opts: UdpExchangeOptions, waiter: ReplyWaiter): void {
+    if (this.closed) return waiter.failed(new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', `UDP to ${labelOf(target)}: exchanger closed`))
     const questionEnd = findQuestionEnd(query)
-    if (questionEnd < 0) return Promise.reject(new DnsvaktError('DNSVAKT_ERR_MALFORMED', 'upstream query needs exactly one well-formed question'))
-    const family = isIP(target.address)
-    if (family === 0) return Promise.reject(new DnsvaktError('DNSVAKT_ERR_CONFIG', `upstream address "${target.address}" is not an IP address`))
-    const ps = this.pick(family)
+    if (questionEnd < 0) return waiter.failed(new DnsvaktError('DNSVAKT_ERR_MALFORMED', 'upstream query needs exactly one well-formed question'))
+    if (target.address !== this.lastAddress) this.learn(target.address)
+    if (this.lastFamily === 0) return waiter.failed(new DnsvaktError('DNSVAKT_ERR_CONFIG', `upstream address "${target.address}" is not an IP address`))
+    const ps = this.pick(this.lastFamily)
+    // A bind failure is reported while the socket is made (the lookup is synchronous): fail at once, nothing is sent.
+    if (ps.error !== null) return waiter.failed(socketError(target, ps.error))
     let id = this.randomInt(0x10000)
     // At most queriesPerSocket (<= 1/4 of the ID space) are taken: this ends fast.
-    while (ps.pending.has(id)) id = this.randomInt(0x10000)
+    while (ps.find(id) !== undefined) id = this.randomInt(0x10000)
     const wire = Buffer.from(query)
     wire.writeUInt16BE(id, 0)
-    if (opts.randomizeCase === true) randomizeCase(wire, HEADER_LENGTH)
-    return new Promise<Buffer>((resolve, reject) => {
-      const p: Pending = {
-        wire, original: opts.randomizeCase === true ? query : undefined, questionEnd, address: canonicalIp(target.address), port: target.port, label,
-        onIgnored: opts.onIgnored, resolve, reject, timer: undefined, done: false,
-      }
-      ps.pending.set(id, p)
-      ps.sent++
-      ps.live.add(p)
-      p.timer = setTimeout(() => this.finish(ps, p, new DnsvaktError('DNSVAKT_ERR_UPSTREAM_TIMEOUT', `no UDP answer from ${label} within ${opts.timeoutMs} ms`)), opts.timeoutMs)
-      const unsent = (err: Error) => this.finish(ps, p, new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', `cannot send to ${label}: ${err.message}`, { cause: err }))
-      try { ps.socket.send(wire, target.port, target.address, (err) => err && unsent(err)) } catch (err) { unsent(err as Error) }
-    })
+    const randomized = opts.randomizeCase === true
+    if (randomized) randomizeCase(wire, HEADER_LENGTH)
+    const p = new Pending(this, ps, id, wire, randomized ? query : undefined, questionEnd, target, this.lastCanonical, opts.timeoutMs, opts.onIgnored, waiter)
+    ps.add(p)
+    this.deadlines.add(p, opts.timeoutMs)
+    // The callback reports a local send error (no route, EPERM) at once, so failover does not wait out the try.
+    try { ps.socket.send(wire, target.port, target.address, (err) => err && this.unsent(p, err)) } catch (err) { this.unsent(p, err as Error) }
   }
 
   /** Rejects every outstanding exchange and closes every socket. */
   close(): void {
     this.closed = true
-    for (const ps of [...this.v4, ...this.v6, ...this.draining]) {
-      if (ps === undefined) continue
-      ps.retired = true
-      for (const p of [...ps.live]) this.finish(ps, p, new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', `UDP to ${p.label}: exchanger closed`))
-      this.shut(ps)
+    // Every exchange still waiting is in the deadline queue; finishing it closes its socket.
+    for (const p of this.deadlines.takeAll() as Pending[]) this.finish(p, new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', `UDP to ${labelOf(p.target)}: exchanger closed`))
+    for (const ps of this.idle4.splice(0)) this.shut(ps)
+    for (const ps of this.idle6.splice(0)) this.shut(ps)
+  }
+
+  /** The deadline of `p` passed (DeadlineQueue). */
+  timedOut(p: Pending): void {
+    this.finish(p, new DnsvaktError('DNSVAKT_ERR_UPSTREAM_TIMEOUT', `no UDP answer from ${labelOf(p.target)} within ${p.timeoutMs} ms`))
+  }
+
+  private unsent(p: Pending, err: Error): void {
+    this.finish(p, new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', `cannot send to ${labelOf(p.target)}: ${err.message}`, { cause: err }))
+  }
+
+  private learn(address: string): void {
+    this.lastAddress = address
+    this.lastFamily = isIP(address)
+    this.lastCanonical = this.lastFamily === 0 ? '' : canonicalIp(address)
+  }
+
+  /**
+   * A socket with no query outstanding: the rotation grows to `sockets`
+   * before any is reused, then the least recently used idle one is taken, so
+   * consecutive queries leave from different ports. Worn-out ones are replaced.
+   */
+  private pick(family: number): UpstreamSocket {
+    const idle = family === 6 ? this.idle6 : this.idle4
+    const pooled = family === 6 ? this.pooled6 : this.pooled4
+    if (pooled >= this.sockets) {
+      for (let ps = idle.shift(); ps !== undefined; ps = idle.shift()) {
+        if (ps.error === null && this.now() - ps.createdAt < this.maxAgeMs) return ps
+        this.shut(ps)
+      }
     }
-    this.v4.fill(undefined)
-    this.v6.fill(undefined)
+    // Below the rotation's size (or a worn-out one was just closed): a new member; above it (every socket busy): an extra for one query.
+    const grow = (family === 6 ? this.pooled6 : this.pooled4) < this.sockets
+    if (grow && family === 6) this.pooled6++
+    else if (grow) this.pooled4++
+    return this.open(family, grow)
   }
 
-  private pick(family: number): PooledSocket {
-    const slots = family === 6 ? this.v6 : this.v4
-    const i = slots.length === 1 ? 0 : this.randomInt(slots.length)
-    const ps = slots[i]
-    if (ps !== undefined && !ps.retired && ps.sent < this.queriesPerSocket && this.now() - ps.createdAt < this.maxAgeMs) return ps
-    if (ps !== undefined) this.retire(ps)
-    const fresh = this.open(family)
-    slots[i] = fresh
-    return fresh
-  }
-
-  private open(family: number): PooledSocket {
+  private open(family: number, pooled: boolean): UpstreamSocket {
     // Upstreams are IP literals (config is validated), so the lookup dgram does
     // before every send is answered synchronously, saving a process.nextTick per query.
-    const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', lookup: (address, _f, cb) => cb(null, address, family) })
-    const ps: PooledSocket = { socket, pending: new Map(), createdAt: this.now(), sent: 0, live: new Set(), retired: false, shut: false }
+    const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', lookup: family === 6 ? literal6 : literal4 })
+    const ps = new UpstreamSocket(socket, family, pooled, this.now())
     socket.on('message', (msg, rinfo) => this.receive(ps, msg, rinfo))
     socket.on('error', (err) => {
-      // Bind or socket failure: fail what waits here, replace the socket at its next pick.
-      this.retire(ps)
-      for (const p of [...ps.live]) this.finish(ps, p, new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', `UDP to ${p.label}: ${err.message}`, { cause: err }))
+      // Bind or socket failure: fail what waits here; the socket is closed and not used again.
+      ps.error = err
+      for (const p of ps.waiting()) this.finish(p, socketError(p.target, err))
+      this.shut(ps)
     })
-    // A socket for one query waits for one reply: the default buffer holds it.
-    if (this.queriesPerSocket > 1) {
-      socket.once('listening', () => {
-        // Refused by the OS: the default buffer still works, bursts may drop.
-        try { socket.setRecvBufferSize(this.recvBufferSize) } catch { /* keep the default */ }
-      })
-    }
     // exclusive: under node:cluster a shared handle would hand our replies to other workers.
     socket.bind({ port: 0, address: family === 6 ? this.options.localAddress?.v6 : this.options.localAddress?.v4, exclusive: true })
-    // Idle sockets must not keep the process alive; a waiting exchange's timer does.
+    // Sockets do not keep the process alive; the deadline queue's timer does while an exchange waits.
     socket.unref()
     return ps
   }
 
-  private receive(ps: PooledSocket, msg: Buffer, rinfo: RemoteInfo): void {
+  private receive(ps: UpstreamSocket, msg: Buffer, rinfo: RemoteInfo): void {
     if (msg.length < HEADER_LENGTH) return this.unmatched(ps, 'malformed', rinfo)
-    const p = ps.pending.get(msg.readUInt16BE(0))
+    const p = ps.find(msg.readUInt16BE(0))
     if (p === undefined) return this.unmatched(ps, 'wrong-id', rinfo)
     if (!from(p, rinfo)) return p.onIgnored?.('wrong-source')
     // A late or duplicated reply from the real upstream: not an attack, not counted.
     if (p.done) return
     const bad = checkReply(p.wire, p.questionEnd, msg)
     if (bad !== undefined) return p.onIgnored?.(bad)
-    this.finish(ps, p, undefined, p.original === undefined ? msg : restoreCase(msg, p.original, p.questionEnd))
+    this.finish(p, undefined, p.original === undefined ? msg : restoreCase(msg, p.original, p.questionEnd))
   }
 
   /** Blame a packet with an unknown ID on the exchange waiting for its sender, if any (a blind spoof names the upstream as source). */
-  private unmatched(ps: PooledSocket, reason: IgnoredReason, rinfo: RemoteInfo): void {
-    for (const p of ps.live) if (from(p, rinfo)) return p.onIgnored?.(reason)
+  private unmatched(ps: UpstreamSocket, reason: IgnoredReason, rinfo: RemoteInfo): void {
+    for (const p of ps.waiting()) if (from(p, rinfo)) return p.onIgnored?.(reason)
     this.options.onStray?.(reason)
   }
 
-  private finish(ps: PooledSocket, p: Pending, err: Error | undefined, reply?: Buffer): void {
+  private finish(p: Pending, err: Error | undefined, reply?: Buffer): void {
     if (p.done) return
     p.done = true
-    clearTimeout(p.timer)
-    ps.live.delete(p)
-    // Used up (with the default of one query per socket: at once), so its port closes now.
-    if (ps.live.size === 0 && ps.retired) this.shut(ps)
-    else if (ps.live.size === 0 && ps.sent >= this.queriesPerSocket) this.retire(ps)
-    if (err) p.reject(err)
-    else p.resolve(reply!)
+    this.deadlines.remove(p)
+    this.release(p.ps, err === undefined)
+    if (err) p.waiter.failed(err)
+    else p.waiter.replied(reply!)
   }
 
-  private retire(ps: PooledSocket): void {
-    if (ps.retired) return
-    ps.retired = true
-    if (ps.live.size === 0) this.shut(ps)
-    else this.draining.add(ps)
+  /**
+   * Its query is over: back to the idle end of the rotation, or closed when
+   * it is worn out (queriesPerSocket, or a failed query: a timed-out one may
+   * still get a late reply, so its port is not used again), an extra, or the
+   * exchanger is closing.
+   */
+  private release(ps: UpstreamSocket, ok: boolean): void {
+    if (--ps.live > 0) return
+    if (ok && ps.pooled && ps.error === null && !this.closed && ps.sent < this.queriesPerSocket) {
+      ;(ps.family === 6 ? this.idle6 : this.idle4).push(ps)
+      return
+    }
+    this.shut(ps)
   }
 
-  private shut(ps: PooledSocket): void {
-    this.draining.delete(ps)
+  private shut(ps: UpstreamSocket): void {
     if (ps.shut) return
     ps.shut = true
+    if (ps.pooled && ps.family === 6) this.pooled6--
+    else if (ps.pooled) this.pooled4--
     try { ps.socket.close() } catch { /* already closed by a socket error */ }
   }
 }
 
+type LookupCallback = (err: Error | null, address: string, family: number) => void
+const literal4 = (address: string, _f: unknown, cb: LookupCallback): void => cb(null, address, 4)
+const literal6 = (address: string, _f: unknown, cb: LookupCallback): void => cb(null, address, 6)
+const labelOf = (t: UpstreamTarget): string => `${t.address}:${t.port}`
+const socketError = (t: UpstreamTarget, err: Error) => new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', `UDP to ${labelOf(t)}: ${err.message}`, { cause: err })
 const from = (p: Pending, rinfo: RemoteInfo): boolean =>
-  rinfo.port === p.port && (rinfo.address === p.address || canonicalIp(rinfo.address) === p.address)
+  rinfo.port === p.target.port && (rinfo.address === p.address || canonicalIp(rinfo.address) === p.address)

@@ -22,11 +22,16 @@ import { isIP } from 'node:net'
 import { setMaxListeners } from 'node:events'
 import { DnsvaktError, isDnsvaktError } from '../errors.js'
 import { FLAG, RCODE } from '../dns/constants.js'
+import { DeadlineQueue } from './deadline-queue.js'
 import type { PendingBudget } from './pending-budget.js'
+import type { PoolOptions } from './pool-options.js'
 import { tcpExchange, type TcpExchangeOptions } from './tcp-exchange.js'
 import type { EncryptedTarget, PersistentExchanger } from './encrypted-target.js'
 import { encryptedExchanger } from './encrypted-upstream.js'
-import { type IgnoredReason, UdpExchanger, type UdpExchangeOptions, type UdpExchangerOptions } from './udp-exchange.js'
+import { type IgnoredReason, UdpExchanger, type UdpExchangeOptions } from './udp-exchange.js'
+import { type ExchangeCallback, type ExchangeResult, Run, type RunOwner } from './upstream-run.js'
+
+export type { PoolOptions }
 
 /**
  * `address` is an IP literal (IPv6 may carry a %scope; a DoH name for 'https'); protocol 'tcp' = tcp-only, default 'udp' (TCP after TC=1);
@@ -35,29 +40,6 @@ import { type IgnoredReason, UdpExchanger, type UdpExchangeOptions, type UdpExch
  */
 export interface Upstream extends EncryptedTarget {
   readonly address: string; readonly port: number; readonly protocol?: 'udp' | 'tcp' | 'tls' | 'https'; readonly randomizeCase?: boolean
-}
-
-/** Defaults: sequential, tryTimeoutMs 1000, deadlineMs 3000, failuresBeforeDown 3, probeIntervalMs 5000. */
-export interface PoolOptions {
-  readonly strategy?: 'sequential' | 'round-robin'
-  readonly tryTimeoutMs?: number
-  readonly deadlineMs?: number
-  readonly failuresBeforeDown?: number
-  readonly probeIntervalMs?: number
-  /** Wall clock in ms, for probe scheduling (tests move it). */
-  readonly now?: () => number
-  /** Monotonic ms with sub-ms resolution: latencies and `ms` (default performance.now). */
-  readonly hrtime?: () => number
-  /** Uniform integer in [0, max) for IDs and socket choice (default crypto.randomInt). */
-  readonly randomInt?: (max: number) => number
-  /** Local address to send from, per family (default: any). Tests bind loopback. */
-  readonly localAddress?: { readonly v4?: string; readonly v6?: string }
-  /** Global bound on exchanges in flight, shared by every pool; past it exchange() rejects with _UPSTREAM_OVERLOAD. */
-  readonly budget?: PendingBudget
-  /** UDP socket pool tuning. */
-  readonly udp?: Pick<UdpExchangerOptions, 'sockets' | 'queriesPerSocket' | 'socketMaxAgeMs' | 'recvBufferSize'>
-  /** CA bundle for tls/https upstreams (default: the system CAs). */
-  readonly caFile?: string | null
 }
 
 export type FailureReason = 'timeout' | 'network' | 'servfail' | 'refused' | 'bad-reply'
@@ -71,9 +53,6 @@ export interface PoolHooks {
   /** `upstream` is UNMATCHED for a packet tied to no exchange at all. */
   onIgnored?(upstream: string, reason: IgnoredReason): void
 }
-
-/** `wire`: the validated reply, with our ID (the caller writes the client's); `ms`: the whole exchange, failovers included. */
-export interface ExchangeResult { readonly wire: Buffer; readonly upstream: string; readonly ms: number }
 
 export type UpstreamHealth = { upstream: string; up: boolean; consecutiveFailures: number }
 
@@ -97,13 +76,13 @@ interface State {
   failures: number; up: boolean; nextProbeAt: number; probing: boolean
 }
 
-type Attempt = { ok: true; wire: Buffer; rcode: number } | { ok: false; reason: FailureReason; error: unknown }
-
-type Run = { readonly started: number; finished: boolean; servfail: { wire: Buffer; upstream: string } | undefined }
-
-export class UpstreamPool {
+export class UpstreamPool implements RunOwner<State> {
   private readonly states: State[]
+  /** When every upstream is up: the order for each query, one per round-robin start (sequential uses the first). */
+  private readonly orders: State[][]
+  private down = 0
   private readonly udp: UdpExchanger
+  private readonly deadlines = new DeadlineQueue()
   private readonly aborter = new AbortController()
   private readonly cfg: { strategy: 'sequential' | 'round-robin'; deadlineMs: number; failuresBeforeDown: number; probeIntervalMs: number }
   private readonly now: () => number
@@ -143,36 +122,29 @@ export class UpstreamPool {
         encrypted: encryptedExchanger(target, { caFile: opts.caFile, randomInt }),
       }
     })
+    this.orders = this.states.map((_, start) => this.states.map((_s, k) => this.states[(start + k) % this.states.length]))
   }
 
   /** Sends a complete query (header, one question, OPT); resolves with the first usable reply (see above). */
   exchange(query: Buffer, opts: { deadlineMs?: number } = {}): Promise<ExchangeResult> {
-    if (this.closed) return Promise.reject(new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', 'upstream pool closed'))
-    const budget = this.budget
-    if (budget === undefined) return this.exchangeWithin(query, opts)
-    if (!budget.acquire()) {
-      return Promise.reject(new DnsvaktError('DNSVAKT_ERR_UPSTREAM_OVERLOAD', `${budget.max} upstream exchanges already in flight (upstream.maxPending)`))
-    }
-    // Released when the run ends, not at the deadline: a try still waiting then holds its socket until its own timeout.
-    return this.exchangeWithin(query, opts, () => budget.release())
+    return new Promise<ExchangeResult>((resolve, reject) => this.query(query, (e, r) => (e ? reject(e) : resolve(r!)), opts.deadlineMs))
   }
 
-  private exchangeWithin(query: Buffer, opts: { deadlineMs?: number }, ended?: () => void): Promise<ExchangeResult> {
-    const deadlineMs = opts.deadlineMs ?? this.cfg.deadlineMs
-    const run: Run = { started: this.hrtime(), finished: false, servfail: undefined }
-    return new Promise<ExchangeResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        run.finished = true
-        if (run.servfail) resolve({ ...run.servfail, ms: this.hrtime() - run.started })
-        else reject(new DnsvaktError('DNSVAKT_ERR_UPSTREAM_DEADLINE', `no usable upstream answer within ${deadlineMs} ms`))
-      }, deadlineMs)
-      // Whichever comes first, the deadline or the run's own end, settles the promise.
-      const first = () => !run.finished && (run.finished = true)
-      this.run(query, run).finally(() => {
-        clearTimeout(timer)
-        ended?.()
-      }).then((r) => first() && resolve(r), (e: unknown) => first() && reject(e))
-    })
+  /**
+   * exchange() without a promise: `done` is called once, with the result or
+   * the error (synchronously when the pool is closed or over its budget).
+   * The forward stage uses this; the walk through the upstreams is a Run.
+   */
+  query(query: Buffer, done: ExchangeCallback, deadlineMs = this.cfg.deadlineMs): void {
+    if (this.closed) return done(new DnsvaktError('DNSVAKT_ERR_UPSTREAM_NETWORK', 'upstream pool closed'), null)
+    const budget = this.budget
+    if (budget !== undefined && !budget.acquire()) {
+      return done(new DnsvaktError('DNSVAKT_ERR_UPSTREAM_OVERLOAD', `${budget.max} upstream exchanges already in flight (upstream.maxPending)`), null)
+    }
+    // The budget slot is given back when the run ends, not at the deadline: a try still waiting then holds its socket until its own timeout.
+    const run = new Run<State>(this, query, this.hrtime(), this.plan(), done, budget !== undefined)
+    this.deadlines.add(run, deadlineMs)
+    this.step(run)
   }
 
   health(): UpstreamHealth[] {
@@ -184,82 +156,118 @@ export class UpstreamPool {
     this.closed = true
     this.aborter.abort()
     this.udp.close()
+    this.deadlines.takeAll()
     for (const s of this.states) s.encrypted?.close()
   }
 
-  private async run(query: Buffer, run: Run): Promise<ExchangeResult> {
-    const failures: string[] = []
-    let lastError: unknown
-    let answered = false
-    let round = this.plan()
-    while (round.length > 0) {
-      const again: State[] = []
-      for (const s of round) {
-        if (run.finished || this.closed) break
-        const a = await this.attempt(s, query)
-        if (a.ok) {
-          answered = true
-          if (a.rcode !== RCODE.SERVFAIL && a.rcode !== RCODE.REFUSED) return { wire: a.wire, upstream: s.label, ms: this.hrtime() - run.started }
-          if (a.rcode === RCODE.SERVFAIL) run.servfail = { wire: a.wire, upstream: s.label }
-          failures.push(`${s.label} ${a.rcode === RCODE.SERVFAIL ? 'servfail' : 'refused'}`)
-          continue
-        }
-        failures.push(`${s.label} ${a.reason}`)
-        lastError = a.error
-        if (a.reason === 'bad-reply') answered = true
-        if (a.reason === 'timeout') again.push(s)
-      }
-      round = run.finished || this.closed ? [] : again
+  /** The next try of `run`, or its end: no upstream left, the deadline passed, or the pool closed. */
+  private step(run: Run<State>): void {
+    while (!run.finished && !this.closed) {
+      if (run.next < run.round.length) return this.attempt(run.round[run.next++]!, run)
+      if (run.again === null) break
+      // Upstreams that timed out are tried again until the deadline (UDP loss is mostly transient).
+      run.round = run.again
+      run.again = null
+      run.next = 0
     }
-    if (run.servfail) return { ...run.servfail, ms: this.hrtime() - run.started }
-    const code = answered ? 'DNSVAKT_ERR_UPSTREAM_ANSWER' : 'DNSVAKT_ERR_UPSTREAM_NETWORK'
-    throw new DnsvaktError(code, `no usable upstream answer (${failures.join(', ') || 'pool closed'})`, { cause: lastError })
+    this.end(run)
+  }
+
+  /** One try at `s`; its outcome comes back to tryReplied or tryFailed. */
+  private attempt(s: State, run: Run<State>): void {
+    this.hooks.onTry?.(s.label)
+    run.current = s
+    // Not over UDP: no TC fallback (over TCP, TLS and HTTPS a truncated answer is the whole one on offer).
+    run.overTcp = s.encrypted !== null || s.target.protocol === 'tcp'
+    run.tryStarted = this.hrtime()
+    if (s.encrypted !== null) s.encrypted.exchange(run.query, s.tcpOpts).then((w) => run.replied(w), (e: unknown) => run.failed(e as Error))
+    else if (run.overTcp) this.overTcp(s, run)
+    else this.udp.send(run.query, s.target, s.udpOpts, run)
+  }
+
+  private overTcp(s: State, run: Run<State>): void {
+    tcpExchange(run.query, s.target, s.tcpOpts).then((w) => run.replied(w), (e: unknown) => run.failed(e as Error))
+  }
+
+  tryReplied(run: Run<State>, wire: Buffer): void {
+    const s = run.current!
+    // TC: the answer did not fit; the whole one is only to be had over TCP (RFC 7766 s5).
+    if (!run.overTcp && (wire.readUInt16BE(2) & FLAG.TC) !== 0) {
+      run.overTcp = true
+      return this.overTcp(s, run)
+    }
+    this.hooks.onLatency?.(s.label, (this.hrtime() - run.tryStarted) / 1000)
+    this.reachable(s)
+    const rcode = wire[3] & 0x0f
+    if (rcode === RCODE.SERVFAIL) this.hooks.onFailure?.(s.label, 'servfail')
+    else if (rcode === RCODE.REFUSED) this.hooks.onFailure?.(s.label, 'refused')
+    if (run.done === null) return this.end(run)
+    run.answered = true
+    if (rcode !== RCODE.SERVFAIL && rcode !== RCODE.REFUSED) {
+      run.tell(null, { wire, upstream: s.label, ms: this.hrtime() - run.started })
+      return this.end(run)
+    }
+    if (rcode === RCODE.SERVFAIL) run.servfail = { wire, upstream: s.label }
+    run.fail(s.label, rcode === RCODE.SERVFAIL ? 'servfail' : 'refused')
+    this.step(run)
+  }
+
+  tryFailed(run: Run<State>, error: unknown): void {
+    const s = run.current!
+    // Our caller's bug, not the upstream's: no failover, no health change.
+    if (isDnsvaktError(error, 'DNSVAKT_ERR_MALFORMED')) {
+      run.tell(error, null)
+      return this.end(run)
+    }
+    const reason: FailureReason = isDnsvaktError(error, 'DNSVAKT_ERR_UPSTREAM_TIMEOUT') ? 'timeout' : isDnsvaktError(error, 'DNSVAKT_ERR_UPSTREAM_ANSWER') ? 'bad-reply' : 'network'
+    if (!this.closed) this.failed(s, reason)
+    if (run.done === null) return this.end(run)
+    run.fail(s.label, reason)
+    run.lastError = error
+    if (reason === 'bad-reply') run.answered = true
+    if (reason === 'timeout') (run.again ??= []).push(s)
+    this.step(run)
+  }
+
+  deadlinePassed(run: Run<State>): void {
+    const sf = run.servfailResult(this.hrtime())
+    run.tell(sf === null ? new DnsvaktError('DNSVAKT_ERR_UPSTREAM_DEADLINE', `no usable upstream answer within ${this.cfg.deadlineMs} ms`) : null, sf)
+  }
+
+  /** No try is under way any more: the deadline and the budget slot go; a probe is over; a caller not told yet gets the outcome of the tries. */
+  private end(run: Run<State>): void {
+    if (run.ended) return
+    run.ended = true
+    this.deadlines.remove(run)
+    if (run.budgeted) this.budget!.release()
+    if (run.done === null) {
+      run.current!.probing = false
+      return
+    }
+    if (run.finished) return
+    const sf = run.servfailResult(this.hrtime())
+    if (sf !== null) return run.tell(null, sf)
+    const code = run.answered ? 'DNSVAKT_ERR_UPSTREAM_ANSWER' : 'DNSVAKT_ERR_UPSTREAM_NETWORK'
+    run.tell(new DnsvaktError(code, `no usable upstream answer (${run.failures?.join(', ') || 'pool closed'})`, { cause: run.lastError }), null)
   }
 
   /** This query's order: up upstreams from the strategy's start; all of them when none is up. */
-  private plan(): State[] {
+  private plan(): readonly State[] {
     const n = this.states.length
     const start = this.cfg.strategy === 'round-robin' ? this.cursor : 0
     if (this.cfg.strategy === 'round-robin') this.cursor = (this.cursor + 1) % n
-    const rotated = this.states.map((_, k) => this.states[(start + k) % n])
-    const up = rotated.filter((s) => s.up)
-    if (up.length === 0) return rotated
+    const order = this.orders[start]!
+    if (this.down === 0) return order
+    const up = order.filter((s) => s.up)
+    if (up.length === 0) return order
     const now = this.now()
-    for (const s of rotated) if (!s.up && !s.probing && now >= s.nextProbeAt) this.probe(s)
+    for (const s of order) if (!s.up && !s.probing && now >= s.nextProbeAt) this.probe(s)
     return up
   }
 
   private probe(s: State): void {
     s.probing = true
-    const done = () => void (s.probing = false)
-    void this.attempt(s, this.probeQuery).then(done, done)
-  }
-
-  private async attempt(s: State, query: Buffer): Promise<Attempt> {
-    this.hooks.onTry?.(s.label)
-    const t0 = this.hrtime()
-    let wire: Buffer
-    try {
-      if (s.encrypted !== null) wire = await s.encrypted.exchange(query, s.tcpOpts)
-      else if (s.target.protocol === 'tcp') wire = await tcpExchange(query, s.target, s.tcpOpts)
-      else {
-        wire = await this.udp.exchange(query, s.target, s.udpOpts)
-        // TC: the answer did not fit; the whole one is only to be had over TCP (RFC 7766 s5).
-        if ((wire.readUInt16BE(2) & FLAG.TC) !== 0) wire = await tcpExchange(query, s.target, s.tcpOpts)
-      }
-    } catch (error) {
-      // Our caller's bug, not the upstream's: no failover, no health change.
-      if (isDnsvaktError(error, 'DNSVAKT_ERR_MALFORMED')) throw error
-      const reason: FailureReason = isDnsvaktError(error, 'DNSVAKT_ERR_UPSTREAM_TIMEOUT') ? 'timeout' : isDnsvaktError(error, 'DNSVAKT_ERR_UPSTREAM_ANSWER') ? 'bad-reply' : 'network'
-      if (!this.closed) this.failed(s, reason)
-      return { ok: false, reason, error }
-    }
-    this.hooks.onLatency?.(s.label, (this.hrtime() - t0) / 1000)
-    this.reachable(s)
-    const rcode = wire[3] & 0x0f
-    if (rcode === RCODE.SERVFAIL) this.hooks.onFailure?.(s.label, 'servfail')
-    else if (rcode === RCODE.REFUSED) this.hooks.onFailure?.(s.label, 'refused')
-    return { ok: true, wire, rcode }
+    this.attempt(s, new Run<State>(this, this.probeQuery, this.hrtime(), [s], null, false))
   }
 
   private failed(s: State, reason: FailureReason): void {
@@ -277,6 +285,7 @@ export class UpstreamPool {
 
   private setUp(s: State, up: boolean): void {
     s.up = up
+    this.down += up ? -1 : 1
     this.hooks.onHealthChange?.(s.label, up)
   }
 }

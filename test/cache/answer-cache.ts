@@ -1,5 +1,5 @@
 import t from 'tap'
-import { AnswerCache, type AnswerCacheOptions, cacheKey } from '../../src/cache/answer-cache.js'
+import { AnswerCache, type AnswerCacheOptions, cacheKey, ENTRY_OVERHEAD } from '../../src/cache/answer-cache.js'
 import { readAnswer } from '../../src/dns/read-answer.js'
 import dnsPacket from 'dns-packet'
 import { decode, encodeResponse, makeQuery, rawQuery, queryOf, rr, soa } from '../fixtures/dns-wire.js'
@@ -176,4 +176,26 @@ t.test('cacheKey', async (t) => {
   cache.store(key({ ...base, name: 'EXAMPLE.com' }), positive(60), 0)
   t.ok(cache.get(key({ ...base, name: 'example.COM' }), 1), 'found under another letter case')
   t.equal(cache.get(key({ ...base, edns: { udpSize: 1232, do: true } }), 1), undefined, 'not for a DO query')
+})
+
+t.test('the byte bound counts what an entry really costs, not just its answer bytes', async (t) => {
+  const cache = new AnswerCache({ ...OPTS, maxEntries: 1_000_000, maxBytes: 1024 * 1024 })
+  let expected = 0
+  for (let i = 0; i < 100; i++) {
+    const key = `1/1/00/h${i}.bench.test`
+    const { entry } = cache.store(key, positive(300, `h${i}.bench.test`), 0)
+    expected += entry.size + key.length + ENTRY_OVERHEAD
+  }
+  t.equal(cache.bytes, expected)
+  t.ok(ENTRY_OVERHEAD >= 700, 'the measured per-entry overhead (docs/benchmarks.md), not the old guess of 200')
+  for (let i = 100; i < 5000; i++) cache.store(`1/1/00/h${i}.bench.test`, positive(300, `h${i}.bench.test`), 0)
+  t.ok(cache.bytes <= 1024 * 1024, 'within the bound')
+  t.ok(cache.entries < 1024 * 1024 / ENTRY_OVERHEAD, `1 MiB holds ${cache.entries} entries, fewer than 1 MiB / overhead`)
+})
+
+t.test('a CNAME chain counts its target strings', async (t) => {
+  const cache = new AnswerCache(OPTS)
+  const a = readAnswer(encodeResponse({ name: 'www.example.com', answers: [rr('CNAME', 'www.example.com', 60, 'cdn.example.net'), rr('A', 'cdn.example.net', 60, '192.0.2.1')] }))
+  const { entry } = cache.store('k', a, 0)
+  t.equal(entry.size, a.wire.length + 8 * 3 + 24 + 'cdn.example.net'.length)
 })

@@ -40,7 +40,7 @@ t.test('defaults, with no file', async (t) => {
   t.equal(c.listen.tcpIdleTimeout, 10_000)
   t.equal(c.listen.udpReceiveBuffer, 4 * 1024 * 1024)
   t.equal(c.cache.enabled, true)
-  t.equal(c.cache.maxBytes, 64 * 1024 * 1024, '64 MiB')
+  t.equal(c.cache.maxBytes, 32 * 1024 * 1024, '32 MiB')
   t.equal(c.cache.maxTtl, 86_400_000, '1 day')
   t.equal(c.cache.negativeMaxTtl, 3_600_000, '1 hour')
   t.equal(c.cache.serveStale.answerTtl, 30_000, 'RFC 8767 suggests 30 s')

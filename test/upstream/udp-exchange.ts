@@ -167,14 +167,16 @@ t.test('a retired socket is closed once, after its last exchange ends (timeouts 
   t.pass('no uncaught socket error')
 })
 
-t.test('an ID still outstanding on the socket is never reused', async (t) => {
+t.test('an ID used before on a socket is never used again on it', async (t) => {
+  // One query at a time per socket: the second query reuses the socket, and the first ID is a tombstone there.
   const srv = await rawServer('udp4', (msg, r, s) => setTimeout(() => s.send(answerOf(msg), r.port, r.address), 20))
   const draws = [7, 7, 7, 9]
   const ex = exchanger({ sockets: 1, queriesPerSocket: 1000, randomInt: () => draws.shift() ?? 11 })
   t.teardown(async () => { ex.close(); await srv.close() })
   const target = { address: '127.0.0.1', port: srv.port }
-  await Promise.all([ex.exchange(query(), target, { timeoutMs: 500 }), ex.exchange(query(), target, { timeoutMs: 500 })])
+  for (let i = 0; i < 2; i++) await ex.exchange(query(), target, { timeoutMs: 500 })
   t.same(srv.seen.map((s) => s.id), [7, 9])
+  t.equal(srv.seen[0].port, srv.seen[1].port, 'the same socket')
 })
 
 t.test('IPv6: a non-canonical upstream address still matches the reply source', async (t) => {
@@ -223,6 +225,34 @@ t.test('RFC 5452: 32 consecutive queries use at least 24 distinct source ports',
   const concurrent = new Set(srv.seen.slice(32).map((x) => x.port)).size
   t.ok(sequential >= 24, `sequential: ${sequential} distinct ports of 32`)
   t.ok(concurrent >= 24, `concurrent: ${concurrent} distinct ports of 32`)
+})
+
+t.test('the socket rotation: one query at a time per socket, least recently used first, worn out after N queries or a failure', async (t) => {
+  let drop = false
+  const srv = await rawServer('udp4', (msg, r, s) => drop || s.send(answerOf(msg), r.port, r.address))
+  const ex = exchanger({ sockets: 4, queriesPerSocket: 3 })
+  t.teardown(async () => { ex.close(); await srv.close() })
+  const target = { address: '127.0.0.1', port: srv.port }
+  for (let i = 0; i < 12; i++) await ex.exchange(query(), target, { timeoutMs: 500 })
+  const ports = srv.seen.map((x) => x.port)
+  t.same(ports.slice(4, 8), ports.slice(0, 4), 'the rotation is filled, then its sockets are used least recently used first')
+  t.equal(new Set(ports.slice(0, 4)).size, 4)
+  t.ok(ports.every((p, i) => i === 0 || p !== ports[i - 1]), `consecutive queries, different ports: ${ports.join(' ')}`)
+  const uses = new Map<number, number>()
+  for (const p of ports) uses.set(p, (uses.get(p) ?? 0) + 1)
+  t.ok([...uses.values()].every((n) => n <= 3), 'no socket carries more than 3 queries')
+  t.ok(new Set(ports).size > 4, 'worn-out sockets were replaced by new ports')
+
+  const before = srv.seen.length
+  await Promise.all(Array.from({ length: 6 }, () => ex.exchange(query(), target, { timeoutMs: 500 })))
+  t.equal(new Set(srv.seen.slice(before).map((x) => x.port)).size, 6, 'six at once: six sockets (two extras beyond the rotation of 4)')
+
+  drop = true
+  await t.rejects(ex.exchange(query(), target, { timeoutMs: 30 }), { code: 'DNSVAKT_ERR_UPSTREAM_TIMEOUT' })
+  const timedOutPort = srv.seen[srv.seen.length - 1].port
+  drop = false
+  for (let i = 0; i < 8; i++) await ex.exchange(query(), target, { timeoutMs: 500 })
+  t.notOk(srv.seen.slice(-8).some((x) => x.port === timedOutPort), 'the port of a timed-out query is not used again')
 })
 
 t.test('sockets bind to the configured upstream-facing source address', async (t) => {
