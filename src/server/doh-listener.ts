@@ -18,6 +18,7 @@ import { readAnswer } from '../dns/read-answer.js'
 import { refuseOutsiders, type StreamListenerOptions } from './dot-listener.js'
 import type { QueryHandler } from './query-handler.js'
 import type { TlsPair } from './tls-context.js'
+import { listenOn } from './listen-on.js'
 
 export const DOH_PATH = '/dns-query'
 const MESSAGE = 'application/dns-message'
@@ -98,14 +99,7 @@ export class DohListener {
     server.on('session', (session: ServerHttp2Session) => listener.session(session, opts))
     server.on('tlsClientError', (_e, socket: Socket) => socket.destroy())
     server.on('sessionError', () => {})
-    return new Promise((resolve, reject) => {
-      server.once('error', reject)
-      server.listen({ host: address, port, ipv6Only: address.includes(':') }, () => {
-        server.off('error', reject)
-        server.on('error', () => {})
-        resolve(listener)
-      })
-    })
+    return listenOn(server, address, port, listener)
   }
 
   private request(req: Req, res: Res, handler: QueryHandler): void {

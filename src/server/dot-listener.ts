@@ -14,6 +14,7 @@ import { padResponse } from '../dns/edns-padding.js'
 import { FrameReader } from './frame-reader.js'
 import type { QueryHandler, ReplySink } from './query-handler.js'
 import type { TlsPair } from './tls-context.js'
+import { listenOn } from './listen-on.js'
 
 export interface StreamListenerOptions {
   readonly idleTimeoutMs: number
@@ -113,14 +114,7 @@ export class DotListener {
     server.on('secureConnection', (socket) => listener.accept(socket, handler, opts))
     // Failed handshakes (scanners, clients that distrust the certificate) must not reach the process.
     server.on('tlsClientError', (_e, socket: Socket) => socket.destroy())
-    return new Promise((resolve, reject) => {
-      server.once('error', reject)
-      server.listen({ host: address, port, ipv6Only: address.includes(':') }, () => {
-        server.off('error', reject)
-        server.on('error', () => {})
-        resolve(listener)
-      })
-    })
+    return listenOn(server, address, port, listener)
   }
 
   private accept(socket: TLSSocket, handler: QueryHandler, opts: StreamListenerOptions): void {

@@ -17,6 +17,7 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { FrameReader } from './frame-reader.js'
 import type { QueryHandler, ReplySink } from './query-handler.js'
+import { listenOn } from './listen-on.js'
 
 /** Why the listener closed or refused a connection (a metric label). */
 export type TcpCloseReason = 'access' | 'per-client' | 'total' | 'idle' | 'output'
@@ -144,14 +145,7 @@ export class TcpListener {
     server.on('connection', (socket) => listener.accept(socket, handler, opts))
     // Past maxConnections Node closes the socket itself and tells us here.
     server.on('drop', () => opts.onClosed?.('total'))
-    return new Promise((resolve, reject) => {
-      server.once('error', reject)
-      server.listen({ host: address, port, ipv6Only: address.includes(':') }, () => {
-        server.off('error', reject)
-        server.on('error', () => {})
-        resolve(listener)
-      })
-    })
+    return listenOn(server, address, port, listener)
   }
 
   private accept(socket: Socket, handler: QueryHandler, opts: TcpListenerOptions): void {
