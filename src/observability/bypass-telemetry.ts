@@ -24,6 +24,7 @@ export type BypassKind = (typeof BYPASS_KINDS)[number]
 
 const CANARY = 'use-application-dns.net'
 const RELAY = ['mask.icloud.com', 'mask-h2.icloud.com', 'mask-canary.icloud.com', 'mask-api.icloud.com']
+const RELAY_PARENT = '.icloud.com'
 const DDR_OTHER = /^(?:_\d+\.)?_dns\.(.+)$/
 const OTHER = 'other'
 export const BYPASS_CLIENTS_TODAY = 'dnsvakt_policy_bypass_clients_today'
@@ -53,7 +54,8 @@ export function bypassKind(q: Query, reply: Reply, ownDdrName: string | null): B
   const block = reply.block
   if (block === undefined) return null
   if (block.category === 'builtin') return q.name === CANARY ? 'firefox-canary' : null
-  if (RELAY.some((r) => under(q.name, r))) return 'icloud-relay'
+  // One endsWith first: every blocked answer passes here, few are iCloud's.
+  if (q.name.endsWith(RELAY_PARENT) && RELAY.some((r) => under(q.name, r))) return 'icloud-relay'
   return block.category === 'doh-bypass' ? 'doh-provider' : null
 }
 

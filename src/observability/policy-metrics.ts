@@ -2,18 +2,21 @@
  * The policy metrics: blocked answers and exemptions per (category, group),
  * the exemptions in force, and the compliance gauge of distinct clients
  * blocked today. Label values come from the config and the lists
- * (setLabelSets adds new ones); anything else folds into `other`. Children
- * are resolved once into a (category x group) table of cells, so counting a
- * block is two map reads and an increment.
+ * (setLabelSets adds new ones); anything else folds into `other`. Counts
+ * live in a (category x group) table of plain cells and reach prom-client only
+ * at scrape time (`collect`): counting a block is two map reads and a number
+ * increment, where a prom-client child's inc() re-hashes its labels (~390 ns,
+ * ~4 % of a blocked answer's CPU; docs/benchmarks.md).
  */
 import type { CaughtBy } from '../pipeline/types.js'
 import { localDay, type LocalDay } from './client-pseudonym.js'
-import { type Inc, type MetricFactory, OTHER, zeroed } from './metric-factory.js'
+import { type MetricFactory, OTHER } from './metric-factory.js'
 import { NewClientsFeed } from './new-clients-feed.js'
 
 const CAUGHT_BY: readonly CaughtBy[] = ['name', 'cname', 'ip']
 
-interface Cell { blocked: Inc[]; exempt: Inc; clients: Set<string>; known: boolean; shown: boolean; category: string; group: string }
+/** One (category, group): blocked counts by CAUGHT_BY index, exemptions applied, today's distinct pseudonyms. */
+interface Cell { blocked: [number, number, number]; exempt: number; clients: Set<string>; known: boolean; shown: boolean; category: string; group: string }
 
 
 export interface LabelSets { groups?: readonly string[]; categories?: readonly string[] }
@@ -37,12 +40,22 @@ export const BLOCKED_CLIENTS_TODAY = 'dnsvakt_policy_blocked_clients_today'
 export const BLOCKED_CLIENTS_TODAY_HELP = 'Distinct clients per group blocked in each category since local midnight (capped per series).'
 
 export function policyMetrics(f: MetricFactory, labels: Required<LabelSets>, now: () => number, cap: number): PolicyMetrics {
-  const blocked = f.counter('dnsvakt_policy_blocked_total', 'Blocked answers by category, client group and what caught them.', ['category', 'group', 'caught_by'])
-  const exemptions = f.counter('dnsvakt_policy_exemptions_applied_total', 'Answers let through by an exemption, by the category it lifted.', ['category', 'group'])
+  const cells: Cell[][] = []
+  // Known (category, group) pairs are exposed at 0 from the start (so rate() sees the first increment); `other` once counted.
+  const eachExposed = (fn: (cell: Cell) => void): void => {
+    for (const row of cells) for (const cell of row) if (cell.known || cell.blocked[0] + cell.blocked[1] + cell.blocked[2] + cell.exempt > 0) fn(cell)
+  }
+  f.counter('dnsvakt_policy_blocked_total', 'Blocked answers by category, client group and what caught them.', ['category', 'group', 'caught_by'], (c) => {
+    c.reset()
+    eachExposed(({ category, group, blocked }) => CAUGHT_BY.forEach((caught_by, i) => c.inc({ category, group, caught_by }, blocked[i])))
+  })
+  f.counter('dnsvakt_policy_exemptions_applied_total', 'Answers let through by an exemption, by the category it lifted.', ['category', 'group'], (c) => {
+    c.reset()
+    eachExposed(({ category, group, exempt, known }) => { if (known || exempt > 0) c.inc({ category, group }, exempt) })
+  })
   let readExemptionsActive: () => number = () => 0
   f.gauge('dnsvakt_policy_exemptions_active', 'Exemptions in force now.', [], 'max', (g) => g.set(readExemptionsActive()))
   const cats: string[] = [], groups: string[] = [], catIdx = new Map<string, number>(), groupIdx = new Map<string, number>()
-  const cells: Cell[][] = []
   let day: LocalDay = localDay(now())
   const rollover = (t: number): void => {
     if (t >= day.start && t < day.end) return
@@ -64,11 +77,7 @@ export function policyMetrics(f: MetricFactory, labels: Required<LabelSets>, now
       groups.forEach((group, g) => {
         if (row[g]) return
         const known = category !== OTHER && group !== OTHER
-        const make = (m: typeof blocked, l: Record<string, string>): Inc => (known ? zeroed(m, l) : m.labels(l))
-        row[g] = {
-          blocked: CAUGHT_BY.map((caught_by) => make(blocked, { category, group, caught_by })),
-          exempt: make(exemptions, { category, group }), clients: new Set(), known, shown: false, category, group,
-        }
+        row[g] = { blocked: [0, 0, 0], exempt: 0, clients: new Set(), known, shown: false, category, group }
       })
     })
   }
@@ -85,7 +94,7 @@ export function policyMetrics(f: MetricFactory, labels: Required<LabelSets>, now
   return {
     countBlocked(category, group, caughtBy, clientPseudonym) {
       const c = cell(category, group)
-      c.blocked[caughtBy === 'name' ? 0 : caughtBy === 'cname' ? 1 : 2]!.inc()
+      c.blocked[caughtBy === 'name' ? 0 : caughtBy === 'cname' ? 1 : 2]++
       rollover(now())
       // Bounded memory: at most `cap` pseudonyms per series (measured ~57 B
       // each, so ~6 MB at the 100k default); past it the gauge reads the cap, "at least".
@@ -93,7 +102,7 @@ export function policyMetrics(f: MetricFactory, labels: Required<LabelSets>, now
       if (size < cap && c.clients.add(clientPseudonym).size > size) newClients.emit(BLOCKED_CLIENTS_TODAY, [c.category, c.group], clientPseudonym, day.start)
       c.shown = true
     },
-    countExemption(category, group) { cell(category, group).exempt.inc() },
+    countExemption(category, group) { cell(category, group).exempt++ },
     setExemptionsActive(n) { readExemptionsActive = typeof n === 'number' ? () => n : n },
     setLabelSets,
     knowsCategory: (category) => catIdx.has(category),

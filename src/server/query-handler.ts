@@ -13,6 +13,7 @@
  * than MAX_QUERY_BYTES is answered FORMERR: no real query is that big, and
  * a waiting query must not pin a 64 KB datagram in memory.
  */
+import { performance } from 'node:perf_hooks'
 import { emptyReply, findQuestionEnd, malformedReply, truncatedReply } from '../dns/build-reply.js'
 import { FLAG, HEADER_LENGTH, RCODE, UDP_SIZE_ADVERTISED, UDP_SIZE_NO_EDNS } from '../dns/constants.js'
 import { PARSE_DROP, PARSE_FORMERR, parseQuery, type ParseFailure } from '../dns/parse-query.js'
