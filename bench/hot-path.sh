@@ -4,6 +4,7 @@
 # a dnsmasq upstream on loopback. Bounded: three 6-second dnsperf runs.
 #   PROFILE=1     also write a --cpu-prof profile and print the top functions
 #   MIXES="miss"  run only the listed mixes
+#   NODE_FLAGS="--max-semi-space-size=4"  flags for dnsvakt's node (default none)
 #   FLOOR=1       run a bare Node UDP echo server (bench/echo-floor.mjs) in
 #                 dnsvakt's place: Node's own floor on this machine
 # Usage: bash bench/hot-path.sh        (after npm run build)
@@ -42,7 +43,8 @@ prof=(); [ "${PROFILE:-0}" = 1 ] && prof=(--cpu-prof "--cpu-prof-dir=$WORK")
 if [ "${FLOOR:-0}" = 1 ]; then   # Node's floor: an echo server with no DNS logic, same sockets and load
   taskset -c 0 node "${prof[@]}" "$ROOT/bench/echo-floor.mjs" $GW >"$WORK/gw.log" 2>&1 &
 else
-  taskset -c 0 node "${prof[@]}" "$ROOT/dist/cli.js" serve --config "$WORK/cfg.yaml" >"$WORK/gw.log" 2>&1 &
+  # shellcheck disable=SC2086 # NODE_FLAGS is a list of flags
+  taskset -c 0 node ${NODE_FLAGS:-} "${prof[@]}" "$ROOT/dist/cli.js" serve --config "$WORK/cfg.yaml" >"$WORK/gw.log" 2>&1 &
 fi
 gw=$!; pids+=($gw)
 sleep 1.5
