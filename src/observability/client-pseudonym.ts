@@ -147,9 +147,12 @@ export class ClientPseudonymizer {
     }
   }
 
-  /** The daily-keyed pseudonym, whatever the log mode: for counting distinct clients. */
-  pseudonymForCounting(address: string): string {
-    const t = this.#now()
+  /**
+   * The daily-keyed pseudonym, whatever the log mode: for counting distinct clients.
+   * `at` (ms, the same clock): the edge passes the query's arrival and saves a clock read per blocked answer.
+   */
+  pseudonymForCounting(address: string, at?: number): string {
+    const t = at ?? this.#now()
     if (t >= this.#day.end || t < this.#day.start) this.#rotate(t)
     const hit = this.#memo.get(address)
     if (hit !== undefined) return hit

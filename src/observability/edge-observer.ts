@@ -31,7 +31,9 @@ export class EdgeObserver implements QueryObserver {
     this.bypass?.observe(q, reply, this.pseudonyms)
     if (q.wouldBlock !== null && reply.block === undefined) this.wouldBlock(q, q.wouldBlock)
     if (reply.block !== undefined) {
-      this.metrics.countBlocked(reply.block.category, q.group, reply.block.caughtBy, this.pseudonyms.pseudonymForCounting(q.clientAddress))
+      // The query's arrival time stands in for two clock reads (same clock, microseconds apart).
+      const at = q.arrivedAt
+      this.metrics.countBlocked(reply.block.category, q.group, reply.block.caughtBy, this.pseudonyms.pseudonymForCounting(q.clientAddress, at), at)
       this.decisions.logBlocked(q, reply.block, this.listVersion())
     } else if (reply.exempted !== undefined) {
       for (const c of reply.exempted.categories) this.metrics.countExemption(c, q.group)

@@ -59,7 +59,7 @@ export interface Metrics extends EdgeMetrics, ShadowMetrics {
   /** Once per query at the listener edge. `dropped`: no reply was sent (not observed in the histogram). */
   countQuery(transport: Transport, qtype: number, result: QueryResult, seconds: number): void
   /** A blocked answer; the pseudonym (never an address) feeds the distinct-clients-today gauge. */
-  countBlocked(category: string, group: string, caughtBy: CaughtBy, clientPseudonym: string): void
+  countBlocked(category: string, group: string, caughtBy: CaughtBy, clientPseudonym: string, at?: number): void
   countExemption(category: string, group: string): void
   /** Each pseudonym new to a distinct-clients series today (policy-metrics.ts; a cluster worker listens). */
   readonly newClients: NewClientsFeed

@@ -22,7 +22,8 @@ interface Cell { blocked: [number, number, number]; exempt: number; clients: Set
 export interface LabelSets { groups?: readonly string[]; categories?: readonly string[] }
 
 export interface PolicyMetrics {
-  countBlocked(category: string, group: string, caughtBy: CaughtBy, clientPseudonym: string): void
+  /** `at`: when (ms, the metrics' clock; the edge passes the query's arrival), for the per-day client sets. */
+  countBlocked(category: string, group: string, caughtBy: CaughtBy, clientPseudonym: string, at?: number): void
   countExemption(category: string, group: string): void
   setExemptionsActive(n: number | (() => number)): void
   setLabelSets(sets: LabelSets): void
@@ -92,10 +93,10 @@ export function policyMetrics(f: MetricFactory, labels: Required<LabelSets>, now
   const newClients = new NewClientsFeed()
 
   return {
-    countBlocked(category, group, caughtBy, clientPseudonym) {
+    countBlocked(category, group, caughtBy, clientPseudonym, at) {
       const c = cell(category, group)
       c.blocked[caughtBy === 'name' ? 0 : caughtBy === 'cname' ? 1 : 2]++
-      rollover(now())
+      rollover(at ?? now())
       // Bounded memory: at most `cap` pseudonyms per series (measured ~57 B
       // each, so ~6 MB at the 100k default); past it the gauge reads the cap, "at least".
       const size = c.clients.size
