@@ -98,3 +98,12 @@ t.test('a chain whose last stage calls next throws, naming the query', async (t)
   const log: string[] = []
   t.throws(() => compose([passing('acl', log), passing('policy', log)])(makeQuery({ name: 'x.example' })), /x\.example/)
 })
+
+t.test('a chain longer than the per-position links still runs every stage in order', async (t) => {
+  const log: string[] = []
+  const stages = Array.from({ length: 12 }, (_, i) => passing(`s${i}` as 'acl', log))
+  const reply = answered()
+  const chain = compose([...stages, { name: 'forward', handle: () => reply }])
+  t.equal(chain(makeQuery({ name: 'long.example' })), reply)
+  t.same(log.filter((l) => l.startsWith('>')), stages.map((_, i) => `>s${i}`))
+})
