@@ -19,6 +19,8 @@ export interface BlockAnswerPlan {
   readonly ipv4: Buffer | null
   readonly ipv6: Buffer | null
   readonly ede: Ede
+  /** Everything after the question, per answer shape (tailIndex), made on first use: a block answer is then one copy. */
+  readonly tails: (Buffer | undefined)[]
 }
 
 const POINTER_TO_QNAME = 0xc00c
@@ -58,6 +60,7 @@ export function makeBlockAnswerPlan(opts: {
     ipv4: opts.ipv4 ? addressBytes(opts.ipv4, 4) : null,
     ipv6: opts.ipv6 ? addressBytes(opts.ipv6, 16) : null,
     ede: makeEde(EDE.BLOCKED, opts.edeText),
+    tails: [],
   }
 }
 
@@ -73,21 +76,35 @@ function addressBytes(text: string, size: 4 | 16): Buffer {
  * must be NXDOMAIN). Every answer to an EDNS client carries EDE 15 "Blocked".
  */
 export function buildBlockReply(q: Query, mode: BlockMode, plan: BlockAnswerPlan): Buffer {
-  let address: Buffer | null = null
+  // Which address record, if any: 0 none, 1/2 the null A/AAAA, 3/4 the configured sinkhole A/AAAA.
+  let addressKind = 0
   if (mode === 'null' || mode === 'sinkhole') {
-    if (q.qtype === TYPE.A) address = mode === 'null' ? NULL_V4 : plan.ipv4
-    else if (q.qtype === TYPE.AAAA) address = mode === 'null' ? NULL_V6 : plan.ipv6
+    if (q.qtype === TYPE.A) addressKind = mode === 'null' ? 1 : plan.ipv4 ? 3 : 0
+    else if (q.qtype === TYPE.AAAA) addressKind = mode === 'null' ? 2 : plan.ipv6 ? 4 : 0
   }
   const rcode = mode === 'nxdomain' ? RCODE.NXDOMAIN : mode === 'refused' ? RCODE.REFUSED : RCODE.NOERROR
-  const withSoa = address === null && mode !== 'refused'
+  const withSoa = addressKind === 0 && mode !== 'refused'
+  const index = (((addressKind * 3 + (rcode === RCODE.NXDOMAIN ? 1 : rcode === RCODE.REFUSED ? 2 : 0)) * 2 + (withSoa ? 1 : 0)) * 2 + (q.edns ? 1 : 0)) * 2 + (q.dnssecOk ? 1 : 0)
+  const tail = plan.tails[index] ?? (plan.tails[index] = buildTail(plan, addressKind, rcode, withSoa, q.edns, q.dnssecOk))
+  const out = startReply(q, rcode, addressKind === 0 ? 0 : 1, withSoa ? 1 : 0, tail.length)
+  tail.copy(out, q.questionEnd)
+  return out
+}
+
+/**
+ * The bytes after the question for one answer shape: the address record (owned
+ * by a pointer to the question name, so it fits any question), the SOA, the OPT
+ * with EDE 15. Nothing in it depends on the query beyond the shape.
+ */
+function buildTail(plan: BlockAnswerPlan, addressKind: number, rcode: number, withSoa: boolean, edns: boolean, dnssecOk: boolean): Buffer {
+  const address = addressKind === 1 ? NULL_V4 : addressKind === 2 ? NULL_V6 : addressKind === 3 ? plan.ipv4 : addressKind === 4 ? plan.ipv6 : null
   const answerLength = address ? 12 + address.length : 0
   const soaLength = withSoa ? 2 + plan.soaRecord.length : 0
-  const opt = q.edns ? optLength(plan.ede) : 0
-  const out = startReply(q, rcode, address ? 1 : 0, withSoa ? 1 : 0, answerLength + soaLength + opt)
-  let offset = q.questionEnd
+  const out = Buffer.alloc(answerLength + soaLength + (edns ? optLength(plan.ede) : 0))
+  let offset = 0
   if (address) {
     out.writeUInt16BE(POINTER_TO_QNAME, offset)
-    out.writeUInt16BE(q.qtype, offset + 2)
+    out.writeUInt16BE(address.length === 4 ? TYPE.A : TYPE.AAAA, offset + 2)
     out.writeUInt16BE(CLASS_IN, offset + 4)
     out.writeUInt32BE(plan.ttl, offset + 6)
     out.writeUInt16BE(address.length, offset + 10)
@@ -99,7 +116,7 @@ export function buildBlockReply(q: Query, mode: BlockMode, plan: BlockAnswerPlan
     plan.soaRecord.copy(out, offset + 2)
     offset += soaLength
   }
-  if (q.edns) writeOpt(out, offset, rcode, q.dnssecOk, plan.ede)
+  if (edns) writeOpt(out, offset, rcode, dnssecOk, plan.ede)
   return out
 }
 
