@@ -128,7 +128,7 @@ keep_configs() {
 }
 
 # dnsvakt runs as deployed (deploy/Dockerfile, deploy/systemd): with V8's young generation bounded.
-NODE_FLAGS=(--max-semi-space-size=4 --heap-growing-percent=30)
+NODE_FLAGS=(--max-semi-space-size=16)
 
 # Starts one target in the background and records its pid in PID[target] (taskset execs the
 # program, so $! is the server's own pid).

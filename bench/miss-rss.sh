@@ -33,7 +33,7 @@ for (let i = 0; i < n; i++) {
 fs.writeFileSync(process.argv[2] + "/mixed.txt", out.join("\n") + "\n")
 ' "$ROOT" "$WORK" "$QUERIES"
 (cd "$WORK" && ln -s "$DIST" dist && ln -s "$ROOT/node_modules" node_modules && ln -s "$ROOT/package.json" package.json && ln -s "$ROOT/blocklists" blocklists)
-node ${NODE_FLAGS:---max-semi-space-size=4 --heap-growing-percent=30} ${TRACE_GC:+--trace-gc} "$WORK/dist/cli.js" serve --config "$WORK/cfg.yaml" >"$WORK/gw.log" 2>&1 & gw=$!; pids+=($gw)
+node ${NODE_FLAGS:---max-semi-space-size=16} ${TRACE_GC:+--trace-gc} "$WORK/dist/cli.js" serve --config "$WORK/cfg.yaml" >"$WORK/gw.log" 2>&1 & gw=$!; pids+=($gw)
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$ADMIN/metrics" >/dev/null 2>&1 && break; sleep 0.2; done
 echo "start: $(grep VmRSS /proc/$gw/status)"
 dnsperf -s 127.0.0.1 -p $GW -d "$WORK/mixed.txt" -n 1 -c 4 -q 200 2>&1 | grep -E "Queries (sent|completed|lost)|Queries per second" | tr -s ' ' | paste -sd' '

@@ -294,7 +294,7 @@ t.test('Dockerfile: two node:24-bookworm-slim stages, build / prune, non-root ru
   t.equal(user?.stage, 1, 'USER set in the runtime stage')
   t.notMatch(user?.args, /^(0|root)(:|$)/, 'not root')
   t.same(df.instructions.filter((i) => i.op === 'EXPOSE').flatMap((i) => i.args.split(/\s+/)).sort(), ['53/tcp', '53/udp', '9153/tcp'])
-  t.same(df.entrypoint, ['node', '--max-semi-space-size=4', '--heap-growing-percent=30', '/app/dist/cli.js'], 'young generation bounded as in docs/deploy.md')
+  t.same(df.entrypoint, ['node', '--max-semi-space-size=16', '/app/dist/cli.js'], 'young generation bounded as in docs/deploy.md')
   t.same(df.cmd, ['serve', '--config', CONFIG_TARGET], 'CMD reads the file docker-compose.yml mounts')
   t.equal(df.healthcheck[0], 'node', 'HEALTHCHECK uses node (no curl in slim)')
   t.match(df.healthcheck.join(' '), /http:\/\/127\.0\.0\.1:9153\/healthz/)
