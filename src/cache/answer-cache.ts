@@ -40,12 +40,15 @@ export const ENTRY_OVERHEAD = 750
  */
 const IN_PREFIXES: string[] = new Array<string>(256 * 4).fill('')
 
+/** `qtype/qclass/DO CD/`: the one place the key's format is written. */
+const keyPrefix = (qtype: number, qclass: number, flags: number): string => `${qtype}/${qclass}/${flags >> 1}${flags & 1}/`
+
 export const cacheKey = (q: Query): string => {
   const flags = (q.dnssecOk ? 2 : 0) + (q.checkingDisabled ? 1 : 0)
-  if (q.qclass !== 1 || q.qtype > 255) return `${q.qtype}/${q.qclass}/${flags >> 1}${flags & 1}/${q.name}`
+  if (q.qclass !== 1 || q.qtype > 255) return keyPrefix(q.qtype, q.qclass, flags) + q.name
   const i = q.qtype * 4 + flags
   let prefix = IN_PREFIXES[i]!
-  if (prefix === '') prefix = IN_PREFIXES[i] = `${q.qtype}/1/${flags >> 1}${flags & 1}/`
+  if (prefix === '') prefix = IN_PREFIXES[i] = keyPrefix(q.qtype, 1, flags)
   return prefix + q.name
 }
 

@@ -19,7 +19,11 @@ export interface BlockAnswerPlan {
   readonly ipv4: Buffer | null
   readonly ipv6: Buffer | null
   readonly ede: Ede
-  /** Everything after the question, per answer shape (tailIndex), made on first use: a block answer is then one copy. */
+  /**
+   * Everything after the question, per answer shape (address kind, rcode, EDNS, DO: the index in
+   * buildBlockReply), made on first use: a block answer is then one copy. Written only here; a
+   * config load makes a new plan, so tails never outlive the settings they were built from.
+   */
   readonly tails: (Buffer | undefined)[]
 }
 
@@ -84,7 +88,9 @@ export function buildBlockReply(q: Query, mode: BlockMode, plan: BlockAnswerPlan
   }
   const rcode = mode === 'nxdomain' ? RCODE.NXDOMAIN : mode === 'refused' ? RCODE.REFUSED : RCODE.NOERROR
   const withSoa = addressKind === 0 && mode !== 'refused'
-  const index = (((addressKind * 3 + (rcode === RCODE.NXDOMAIN ? 1 : rcode === RCODE.REFUSED ? 2 : 0)) * 2 + (withSoa ? 1 : 0)) * 2 + (q.edns ? 1 : 0)) * 2 + (q.dnssecOk ? 1 : 0)
+  // The shape: address kind (5) x rcode (3) x EDNS x DO; withSoa follows from the first two.
+  const rcodeIndex = rcode === RCODE.NXDOMAIN ? 1 : rcode === RCODE.REFUSED ? 2 : 0
+  const index = ((addressKind * 3 + rcodeIndex) * 2 + (q.edns ? 1 : 0)) * 2 + (q.dnssecOk ? 1 : 0)
   const tail = plan.tails[index] ?? (plan.tails[index] = buildTail(plan, addressKind, rcode, withSoa, q.edns, q.dnssecOk))
   const out = startReply(q, rcode, addressKind === 0 ? 0 : 1, withSoa ? 1 : 0, tail.length)
   tail.copy(out, q.questionEnd)
